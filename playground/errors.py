@@ -1,0 +1,9 @@
+"""The one exception type whose message is meant for the person using the playground."""
+
+
+class PlaygroundError(Exception):
+    """A problem the user can act on.
+
+    The message says what was wrong and what to do about it; the UI shows it as is
+    (as ``gr.Error`` for a whole request, or in the column of the model it concerns).
+    """
