@@ -1,0 +1,122 @@
+"""Keep loaded models within a memory budget, each loaded once however many requests use it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import psutil
+import torch
+
+from playground.errors import PlaygroundError
+from playground.kinds import auto_class
+from playground.models import (
+    LoadedModel,
+    Progress,
+    default_device,
+    default_dtype,
+    inspect_model,
+    load_model,
+)
+from playground.references import ModelRef, parse_reference
+
+log = logging.getLogger(__name__)
+
+
+def default_budget_bytes(device: torch.device) -> int:
+    """$PLAYGROUND_MEMORY_BUDGET_GB, else 80 % of the GPU's memory or half of the machine's RAM."""
+    if env := os.environ.get("PLAYGROUND_MEMORY_BUDGET_GB"):
+        return int(float(env) * 2**30)
+    if device.type == "cuda":
+        return int(torch.cuda.get_device_properties(device).total_memory * 0.8)
+    return int(psutil.virtual_memory().total * 0.5)
+
+
+def estimate_weight_bytes(config, kind, dtype: torch.dtype) -> int:
+    """Parameters x bytes per element, counted on a model built on the meta device (no memory used)."""
+    with torch.device("meta"):
+        skeleton = auto_class(kind).from_config(config, trust_remote_code=False)
+    return sum(p.numel() for p in skeleton.parameters()) * torch.empty((), dtype=dtype).element_size()
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A model handed out by the cache, and whether this request paid for loading it."""
+
+    model: LoadedModel
+    cached: bool
+    load_seconds: float
+
+
+class ModelCache:
+    """Least-recently-used cache of loaded models, bounded by the bytes of their weights."""
+
+    def __init__(
+        self,
+        budget_bytes: int | None = None,
+        device: torch.device | None = None,
+        dtype=None,
+        **load_options,
+    ):
+        self.device = device or default_device()
+        self.dtype = dtype or default_dtype(self.device)
+        self.budget = budget_bytes or default_budget_bytes(self.device)
+        self.load_options = load_options
+        self._models: OrderedDict[str, LoadedModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
+
+    @property
+    def held_bytes(self) -> int:
+        return sum(m.facts.weight_bytes for m in self._models.values())
+
+    def names(self) -> list[str]:
+        return list(self._models)
+
+    def get(self, reference: str | ModelRef, progress: Progress | None = None) -> Lease:
+        """The loaded model for a reference, loading it (once, even if asked concurrently) if needed."""
+        ref = reference if isinstance(reference, ModelRef) else parse_reference(reference)
+        key = ref.label
+        with self._lock:
+            key_lock = self._loading.setdefault(key, threading.Lock())
+        with key_lock:
+            with self._lock:
+                if key in self._models:
+                    self._models.move_to_end(key)
+                    return Lease(self._models[key], True, 0.0)
+            start = time.perf_counter()
+            config, kind = inspect_model(ref, progress=progress, **self.load_options)
+            need = estimate_weight_bytes(config, kind, self.dtype)
+            self._make_room(ref, need)
+            model = load_model(
+                ref,
+                device=self.device,
+                dtype=self.dtype,
+                progress=progress,
+                **self.load_options,
+            )
+            with self._lock:
+                self._make_room(ref, model.facts.weight_bytes)
+                self._models[key] = model
+            return Lease(model, False, time.perf_counter() - start)
+
+    def _make_room(self, ref: ModelRef, need: int) -> None:
+        if need > self.budget:
+            raise PlaygroundError(
+                f"{ref.label} needs {need / 2**30:.2f} GiB for its weights, more than the memory budget of "
+                f"{self.budget / 2**30:.2f} GiB. Pick a smaller model, or raise PLAYGROUND_MEMORY_BUDGET_GB."
+            )
+        while self._models and self.held_bytes + need > self.budget:
+            name, evicted = self._models.popitem(last=False)
+            log.info(
+                "evicting %s (%d bytes) to make room for %s",
+                name,
+                evicted.facts.weight_bytes,
+                ref.label,
+            )
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()

@@ -1,0 +1,280 @@
+"""Run the same input through two or three models and collect one result per model.
+
+Each model runs in its own worker thread and reports progress into one queue, so a caller (the
+command line, a notebook, the web page) sees every column advance at the same time. A model that
+fails to load or to run becomes that column's error message; the other columns carry on.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+import psutil
+import torch
+
+from playground import metrics
+from playground.cache import ModelCache
+from playground.conditional import score_conditional, score_pseudo
+from playground.encoders import (
+    MASK_SPELLINGS,
+    Embeddings,
+    FillMask,
+    fill_mask,
+    similarity,
+    split_sentences,
+)
+from playground.errors import PlaygroundError
+from playground.facts import ModelFacts
+from playground.generation import Generation, GenerationSettings, build_prompt, stream
+from playground.kinds import Kind
+from playground.models import LoadedModel
+from playground.scoring import Score, score_causal
+
+log = logging.getLogger(__name__)
+MIN_MODELS, MAX_MODELS = 2, 3
+MAX_TEXT_CHARS = 20_000
+
+
+@dataclass(frozen=True)
+class Request:
+    """One input for all models. ``target`` is an encoder-decoder's reference output, or a second
+    sentence to compare with for embedding encoders."""
+
+    text: str
+    target: str | None = None
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
+    score: bool = True
+
+    def check(self) -> None:
+        if not isinstance(self.text, str) or not self.text.strip():
+            raise PlaygroundError("The prompt is empty: type a prompt or a text to compare the models on.")
+        if len(self.text) > MAX_TEXT_CHARS:
+            raise PlaygroundError(
+                f"The prompt has {len(self.text):,} characters; the limit is {MAX_TEXT_CHARS:,}. Shorten it."
+            )
+        self.generation.check()
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything one model produced for one request, or the reason it could not."""
+
+    model: str
+    status: str  # "loading" | "running" | "done" | "error"
+    facts: ModelFacts | None = None
+    output: str = ""
+    error: str | None = None
+    generation: Generation | None = None
+    score: Score | None = None
+    fill_mask: FillMask | None = None
+    embeddings: Embeddings | None = None
+    text_tokens: int | None = None
+    special_tokens: int | None = None
+    characters_per_token: float | None = None
+    tokens_per_word: float | None = None
+    load_seconds: float | None = None
+    load_cached: bool | None = None
+    memory_growth_bytes: int | None = None
+    peak_memory_bytes: int | None = None
+    not_defined: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One model in a comparison; the same model may appear twice with different settings."""
+
+    reference: str
+    use_chat_template: bool | None = None  # None: the request's setting
+
+    @property
+    def label(self) -> str:
+        if self.use_chat_template is None:
+            return self.reference
+        return f"{self.reference} ({'chat template' if self.use_chat_template else 'plain prompt'})"
+
+
+def as_columns(models: list) -> list[Column]:
+    return [m if isinstance(m, Column) else Column(str(m)) for m in models]
+
+
+def check_models(models: list) -> None:
+    if not MIN_MODELS <= len(models) <= MAX_MODELS:
+        raise PlaygroundError(f"Compare {MIN_MODELS} or {MAX_MODELS} models; {len(models)} given.")
+
+
+def compare(models: list, request: Request, cache: ModelCache) -> list[Result]:
+    """Run the request through every model and return the final result of each, in order."""
+    states: list[Result] = []
+    for states in compare_stream(models, request, cache):  # noqa: B007 - only the last state is wanted
+        pass
+    return states
+
+
+def compare_stream(models: list, request: Request, cache: ModelCache) -> Iterator[list[Result]]:
+    """Yield the state of every column each time one of them changes; the last yield is final."""
+    check_models(models)
+    request.check()
+    columns = as_columns(models)
+    states = [Result(column.label, "loading") for column in columns]
+    events: queue.Queue = queue.Queue()
+    workers = [
+        threading.Thread(
+            target=_worker,
+            args=(i, column, request, cache, events),
+            daemon=True,
+            name=f"model-{i}",
+        )
+        for i, column in enumerate(columns)
+    ]
+    for worker in workers:
+        worker.start()
+    yield list(states)
+    running = len(workers)
+    while running:
+        index, state = events.get()
+        states[index] = state
+        if state.status in ("done", "error"):
+            running -= 1
+        yield list(states)
+
+
+def _worker(index: int, column: Column, request: Request, cache: ModelCache, events: queue.Queue) -> None:
+    name = column.label
+    state = Result(name, "loading")
+    if column.use_chat_template is not None:
+        request = replace(
+            request,
+            generation=replace(request.generation, use_chat_template=column.use_chat_template),
+        )
+    try:
+        lease = cache.get(column.reference)
+        state = replace(
+            state,
+            status="running",
+            facts=lease.model.facts,
+            load_seconds=lease.load_seconds,
+            load_cached=lease.cached,
+        )
+        events.put((index, state))
+        for update in run_one(lease.model, request, state):
+            state = update
+            events.put((index, state))
+    except PlaygroundError as exc:
+        events.put((index, replace(state, status="error", error=str(exc))))
+    except torch.OutOfMemoryError:
+        _release_memory()
+        events.put(
+            (
+                index,
+                replace(
+                    state,
+                    status="error",
+                    error=f"{name} ran out of memory on this request; "
+                    "memory was released. Try a shorter prompt or fewer new tokens.",
+                ),
+            )
+        )
+    except Exception as exc:
+        log.exception("model %s failed", name)
+        events.put(
+            (
+                index,
+                replace(
+                    state,
+                    status="error",
+                    error=f"{name} failed: {type(exc).__name__}: {exc}",
+                ),
+            )
+        )
+
+
+def _release_memory() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def run_one(lm: LoadedModel, request: Request, state: Result) -> Iterator[Result]:
+    """The work one model does for a request, by kind; yields its column as it fills."""
+    process = psutil.Process()
+    rss_before = process.memory_info().rss
+    if lm.device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(lm.device)
+    state = replace(state, **_token_counts(lm, request))
+    if lm.kind in (Kind.DECODER, Kind.ENCODER_DECODER):
+        for update in stream(lm, request.text, request.generation):
+            state = replace(state, output=update.text, generation=update.result)
+            if update.result is None:
+                yield state
+    state = _kind_outputs(lm, request, state)
+    growth = process.memory_info().rss - rss_before
+    peak = torch.cuda.max_memory_allocated(lm.device) if lm.device.type == "cuda" else None
+    yield replace(state, status="done", memory_growth_bytes=growth, peak_memory_bytes=peak)
+
+
+def _token_counts(lm: LoadedModel, request: Request) -> dict:
+    """Tokens of the text itself, and the special tokens the model sees around it."""
+    text = request.text
+    ids = lm.tokenizer(text, add_special_tokens=False)["input_ids"]
+    if lm.kind is Kind.DECODER:
+        seen = build_prompt(lm, text, request.generation.use_chat_template).ids
+    else:
+        seen = lm.tokenizer(text)["input_ids"]
+    special = sum(1 for i in seen if i in set(lm.tokenizer.all_special_ids))
+    return {
+        "text_tokens": len(ids),
+        "special_tokens": special,
+        "characters_per_token": metrics.characters_per_token(text, len(ids)),
+        "tokens_per_word": metrics.tokens_per_word(text, len(ids)),
+    }
+
+
+def _kind_outputs(lm: LoadedModel, request: Request, state: Result) -> Result:
+    not_defined = {}
+    if lm.kind is Kind.DECODER:
+        score = score_causal(lm, request.text) if request.score else None
+        return replace(state, score=score)
+    if lm.kind is Kind.ENCODER_DECODER:
+        if request.target and request.target.strip():
+            return replace(state, score=score_conditional(lm, request.text, request.target))
+        not_defined["perplexity"] = (
+            "an encoder-decoder scores a target given a source: give a target text to get its conditional perplexity"
+        )
+        return replace(state, not_defined=not_defined)
+    not_defined["time to first token"] = f"an {lm.kind.value} does not generate text"
+    if lm.kind is Kind.MASKED_LM:
+        if MASK_SPELLINGS.search(request.text):
+            filled = fill_mask(lm, request.text)
+            best = " | ".join(
+                ", ".join(f"{c.token} ({c.probability:.0%})" for c in blank[:3]) for blank in filled.blanks
+            )
+            state = replace(state, fill_mask=filled, output=f"Blanks filled: {best}")
+        else:
+            state = replace(
+                state,
+                output="Put [MASK] in the text to see this encoder fill the blank.",
+            )
+        plain = " ".join(MASK_SPELLINGS.sub(" ", request.text).split())
+        return replace(
+            state,
+            score=score_pseudo(lm, plain) if plain else None,
+            not_defined=not_defined,
+        )
+    if lm.kind is Kind.ENCODER:
+        sentences = split_sentences(request.text) + ([request.target.strip()] if request.target else [])
+        embeddings = similarity(lm, sentences)
+        if len(sentences) > 1:
+            output = (
+                f"Cosine similarity of the first two sentences: {embeddings.similarity[0][1]:.3f} (of {len(sentences)})"
+            )
+        else:
+            output = f"One sentence: a {embeddings.dimension}-dimensional vector. Give two sentences to compare them."
+        not_defined["perplexity"] = (
+            "an encoder without a language-model head assigns no probability to text, so "
+            "it has no perplexity; it turns sentences into vectors"
+        )
+        return replace(state, embeddings=embeddings, output=output, not_defined=not_defined)
+    raise PlaygroundError(f"{lm.label} is an {lm.kind.value}; compare it with the task views of its kind.")

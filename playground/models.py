@@ -1,0 +1,220 @@
+"""Load a model once, from any reference, through one path that ends in ``from_pretrained``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import AutoConfig, AutoTokenizer
+
+from playground.errors import PlaygroundError
+from playground.facts import ModelFacts, read_facts
+from playground.kinds import Kind, auto_class, detect_kind
+from playground.packaged import PACKAGED, packaged_folder, packaged_names
+from playground.references import ModelRef
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[float, str], None]
+_INSTRUCT_NAME = re.compile(r"(instruct|chat|-it\b|-it-|-sft|-dpo)", re.IGNORECASE)
+REMOVED_TYPES = {
+    "transfo-xl": "Transformer-XL was deprecated in transformers 4.35 and removed since: its code is no longer "
+    "in the library. Use a decoder that is, e.g. gpt2 or the packaged smollm2-135m-instruct.",
+}
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready to run: weights, tokenizer, kind and facts, and what loading cost."""
+
+    ref: ModelRef
+    model: torch.nn.Module
+    tokenizer: object
+    kind: Kind
+    facts: ModelFacts
+    load_seconds: float
+    device: torch.device
+    document_start_id: int | None
+
+    @property
+    def label(self) -> str:
+        return self.ref.label
+
+
+def default_device() -> torch.device:
+    """CUDA when present, else CPU; $PLAYGROUND_DEVICE overrides."""
+    if name := os.environ.get("PLAYGROUND_DEVICE"):
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def default_dtype(device: torch.device) -> torch.dtype:
+    """bf16 on a GPU that supports it (half the bytes, same range as fp32), else fp32.
+
+    On a CPU fp32 is the default: precision moves perplexity by several per cent (DESIGN §2),
+    and the playground shows the dtype beside every metric. $PLAYGROUND_DTYPE overrides.
+    """
+    if name := os.environ.get("PLAYGROUND_DTYPE"):
+        return parse_dtype(name)
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def parse_dtype(name: str) -> torch.dtype:
+    table = {
+        "float32": torch.float32,
+        "fp32": torch.float32,
+        "bfloat16": torch.bfloat16,
+        "bf16": torch.bfloat16,
+    }
+    table |= {"float16": torch.float16, "fp16": torch.float16}
+    if name not in table:
+        raise PlaygroundError(f"Unknown dtype '{name}': use one of float32, bfloat16, float16.")
+    return table[name]
+
+
+def load_model(
+    ref: ModelRef,
+    *,
+    device: torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    cache_dir: Path | None = None,
+    allow_pickle: bool = False,
+    progress: Progress | None = None,
+) -> LoadedModel:
+    """Resolve the reference to something ``from_pretrained`` takes, load model and tokenizer.
+
+    Never runs code from a model repository (``trust_remote_code=False``), and loads Hub weights
+    only from safetensors unless ``allow_pickle`` (pickle files can run code when unpickled).
+    """
+    progress = progress or (lambda f, m: log.info("[%3.0f%%] %s", f * 100, m))
+    device = device or default_device()
+    dtype = dtype or default_dtype(device)
+    start = time.perf_counter()
+    folder, hub = _resolve(ref, cache_dir, progress)
+    options = _options(ref)
+    config = _load_config(ref, folder, hub, options)
+    kind = detect_kind(config)
+    progress(
+        0.9 if ref.source == "packaged" else 0.3,
+        f"{ref.label}: loading the {kind.value} weights",
+    )
+    weights = dict(options, dtype=dtype)
+    if hub and not allow_pickle:
+        weights["use_safetensors"] = True
+    try:
+        model = auto_class(kind).from_pretrained(folder, **weights)
+        tokenizer = _load_tokenizer(folder, options)
+    except PlaygroundError:
+        raise
+    except Exception as exc:
+        raise PlaygroundError(_load_failure(ref, folder, hub, exc)) from exc
+    model.to(device).eval()
+    instruct = _is_instruct(ref, tokenizer)
+    start_id = document_start_id(tokenizer)
+    start_token = tokenizer.convert_ids_to_tokens(start_id) if start_id is not None else None
+    facts = read_facts(ref.label, kind, model, tokenizer, instruct=instruct, document_start=start_token)
+    seconds = time.perf_counter() - start
+    progress(1.0, f"{ref.label}: loaded in {seconds:.1f} s")
+    return LoadedModel(ref, model, tokenizer, kind, facts, seconds, device, start_id)
+
+
+def inspect_model(
+    ref: ModelRef,
+    *,
+    cache_dir: Path | None = None,
+    allow_pickle: bool = False,
+    progress: Progress | None = None,
+):
+    """The config and kind of a model, without loading its weights (to size it before loading)."""
+    folder, hub = _resolve(ref, cache_dir, progress or (lambda f, m: log.info(m)))
+    config = _load_config(ref, folder, hub, _options(ref))
+    return config, detect_kind(config)
+
+
+def _options(ref: ModelRef) -> dict:
+    options = {"trust_remote_code": False}
+    if ref.revision:
+        options["revision"] = ref.revision
+    return options
+
+
+def _resolve(ref: ModelRef, cache_dir: Path | None, progress: Progress) -> tuple[str, bool]:
+    if ref.source == "packaged":
+        return str(packaged_folder(PACKAGED[ref.name], cache_dir, progress)), False
+    if ref.source == "local":
+        if not (Path(ref.name) / "config.json").is_file():
+            raise PlaygroundError(
+                f"Folder '{ref.name}' holds no model (no config.json). Give a folder written by save_pretrained."
+            )
+        return ref.name, False
+    return ref.name, True
+
+
+def _load_config(ref: ModelRef, folder: str, hub: bool, options: dict):
+    try:
+        return AutoConfig.from_pretrained(folder, **options)
+    except Exception as exc:
+        for model_type, message in REMOVED_TYPES.items():
+            if model_type in str(exc) or model_type.replace("-", "_") in str(exc):
+                raise PlaygroundError(f"{ref.label}: {message}") from exc
+        raise PlaygroundError(_load_failure(ref, folder, hub, exc)) from exc
+
+
+def _load_tokenizer(folder: str, options: dict):
+    return AutoTokenizer.from_pretrained(folder, **options)
+
+
+def _load_failure(ref: ModelRef, folder: str, hub: bool, exc: Exception) -> str:
+    detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    if hub and isinstance(exc, OSError | ValueError) and not Path(folder).exists():
+        return (
+            f"Model '{ref.label}' could not be loaded from the Hugging Face Hub: it is not available offline "
+            f"and the Hub could not be reached or has no such model ({detail}). Models available offline: "
+            f"{', '.join(packaged_names())}."
+        )
+    if "safetensors" in str(exc).lower() and hub:
+        return (
+            f"Model '{ref.label}' has no safetensors weights; the playground does not load pickle files from the Hub."
+        )
+    return (
+        f"Model '{ref.label}' could not be loaded: {detail}. If its weight files are corrupt or truncated, "
+        "delete them and download or convert them again."
+    )
+
+
+def _is_instruct(ref: ModelRef, tokenizer) -> bool:
+    """Instruct (chat-tuned) models want their chat template; base models do not have one."""
+    if not getattr(tokenizer, "chat_template", None):
+        return False
+    if ref.source == "packaged":
+        return PACKAGED[ref.name].instruct
+    return bool(_INSTRUCT_NAME.search(ref.name))
+
+
+def document_start_id(tokenizer) -> int | None:
+    """The token a training document started with, prepended when scoring text as a document.
+
+    In order: the start token the tokenizer adds itself (Gemma's <bos>, Llama's <s>); else an
+    end-of-text separator, which GPT-2-style training put between documents (SmolLM2's
+    GGUF declares <|im_start|> as BOS, yet scores like a document start only after
+    <|endoftext|>: DESIGN §2); else the declared BOS, else EOS. None if there is none.
+    """
+    probe = tokenizer("a", add_special_tokens=True)["input_ids"]
+    plain = tokenizer("a", add_special_tokens=False)["input_ids"]
+    if len(probe) > len(plain) and probe[0] != plain[0] and probe[0] in tokenizer.all_special_ids:
+        return probe[0]
+    vocab = tokenizer.get_vocab()
+    if "<|endoftext|>" in vocab:
+        return vocab["<|endoftext|>"]
+    for token_id in (tokenizer.bos_token_id, tokenizer.eos_token_id):
+        if token_id is not None:
+            return token_id
+    return None
