@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -13,7 +12,6 @@ import psutil
 import torch
 
 from playground.errors import PlaygroundError
-from playground.kinds import auto_class
 from playground.models import (
     LoadedModel,
     Progress,
@@ -34,13 +32,6 @@ def default_budget_bytes(device: torch.device) -> int:
     if device.type == "cuda":
         return int(torch.cuda.get_device_properties(device).total_memory * 0.8)
     return int(psutil.virtual_memory().total * 0.5)
-
-
-def estimate_weight_bytes(config, kind, dtype: torch.dtype) -> int:
-    """Parameters x bytes per element, counted on a model built on the meta device (no memory used)."""
-    with torch.device("meta"):
-        skeleton = auto_class(kind).from_config(config, trust_remote_code=False)
-    return sum(p.numel() for p in skeleton.parameters()) * torch.empty((), dtype=dtype).element_size()
 
 
 @dataclass(frozen=True)
@@ -88,10 +79,9 @@ class ModelCache:
                 if key in self._models:
                     self._models.move_to_end(key)
                     return Lease(self._models[key], True, 0.0)
-            start = time.perf_counter()
-            config, kind = inspect_model(ref, progress=progress, **self.load_options)
-            need = estimate_weight_bytes(config, kind, self.dtype)
-            self._make_room(ref, need)
+            _, parameters = inspect_model(ref, progress=progress, **self.load_options)
+            if parameters is not None:
+                self._make_room(ref, parameters * self.dtype.itemsize)
             model = load_model(
                 ref,
                 device=self.device,
@@ -102,7 +92,7 @@ class ModelCache:
             with self._lock:
                 self._make_room(ref, model.facts.weight_bytes)
                 self._models[key] = model
-            return Lease(model, False, time.perf_counter() - start)
+            return Lease(model, False, model.load_seconds)
 
     def _make_room(self, ref: ModelRef, need: int) -> None:
         if need > self.budget:

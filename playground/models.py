@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +26,11 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[float, str], None]
 _INSTRUCT_NAME = re.compile(r"(instruct|chat|-it\b|-it-|-sft|-dpo)", re.IGNORECASE)
+# from_pretrained patches process-wide functions while it builds a model (torch.nn.init and
+# torch.linspace, see transformers.initialization), so two loads in two threads undo each other's
+# patches and fail ("Cannot copy out of meta tensor"). Loads therefore take turns; running
+# models keep running meanwhile.
+LOAD_LOCK = threading.RLock()
 REMOVED_TYPES = {
     "transfo-xl": "Transformer-XL was deprecated in transformers 4.35 and removed since: its code is no longer "
     "in the library. Use a decoder that is, e.g. gpt2 or the packaged smollm2-135m-instruct.",
@@ -97,7 +105,11 @@ def load_model(
     progress = progress or (lambda f, m: log.info("[%3.0f%%] %s", f * 100, m))
     device = device or default_device()
     dtype = dtype or default_dtype(device)
-    start = time.perf_counter()
+    with LOAD_LOCK:
+        return _load(ref, device, dtype, cache_dir, allow_pickle, progress, time.perf_counter())
+
+
+def _load(ref, device, dtype, cache_dir, allow_pickle, progress, start) -> LoadedModel:
     folder, hub = _resolve(ref, cache_dir, progress)
     options = _options(ref)
     config = _load_config(ref, folder, hub, options)
@@ -127,16 +139,43 @@ def load_model(
 
 
 def inspect_model(
-    ref: ModelRef,
-    *,
-    cache_dir: Path | None = None,
-    allow_pickle: bool = False,
-    progress: Progress | None = None,
-):
-    """The config and kind of a model, without loading its weights (to size it before loading)."""
-    folder, hub = _resolve(ref, cache_dir, progress or (lambda f, m: log.info(m)))
-    config = _load_config(ref, folder, hub, _options(ref))
-    return config, detect_kind(config)
+    ref: ModelRef, *, cache_dir: Path | None = None, allow_pickle: bool = False, progress: Progress | None = None
+) -> tuple[Kind, int | None]:
+    """The kind of a model and the parameter count its weight files declare, without loading them.
+
+    Reads only the config and the safetensors headers (from the Hub: a few kB), so that a model
+    too large for the memory budget is refused before any weights are downloaded or loaded.
+    None when the count is unknown (pickle-only weights, or the Hub not reachable).
+    """
+    with LOAD_LOCK:
+        folder, hub = _resolve(ref, cache_dir, progress or (lambda f, m: log.info(m)))
+        config = _load_config(ref, folder, hub, _options(ref))
+    return detect_kind(config), _declared_parameters(folder, hub, ref.revision)
+
+
+def _declared_parameters(folder: str, hub: bool, revision: str | None) -> int | None:
+    if hub:
+        try:
+            from huggingface_hub import get_safetensors_metadata
+
+            return sum(get_safetensors_metadata(folder, revision=revision).parameter_count.values())
+        except Exception:  # noqa: BLE001 - unknown size: the budget is checked after loading instead
+            return None
+    files = sorted(Path(folder).glob("*.safetensors"))
+    if not files:
+        return None
+    total = 0
+    for file in files:
+        with file.open("rb") as handle:
+            header_size = int.from_bytes(handle.read(8), "little")
+            if not 0 < header_size < 100 * 2**20:
+                return None  # not a safetensors header: loading will report the corrupt file
+            try:
+                header = json.loads(handle.read(header_size))
+            except ValueError:
+                return None
+        total += sum(math.prod(t["shape"]) for name, t in header.items() if name != "__metadata__")
+    return total
 
 
 def _options(ref: ModelRef) -> dict:
