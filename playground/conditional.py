@@ -83,13 +83,15 @@ def score_pseudo(lm: LoadedModel, text: str) -> Score:
     tokenizer = lm.tokenizer
     ids, spans = token_spans(tokenizer, text)
     context = lm.facts.context_length or 512
-    full = tokenizer.build_inputs_with_special_tokens(ids)
+    encoding = tokenizer(text, return_special_tokens_mask=True)
+    full = encoding["input_ids"]
     if len(full) > context:
         raise PlaygroundError(
             f"{lm.label} reads at most {context} tokens; this text has {len(full)}. Shorten it for pseudo-perplexity."
         )
-    first = full.index(ids[0]) if ids else 0
-    positions = list(range(first, first + len(ids)))
+    positions = [i for i, special in enumerate(encoding["special_tokens_mask"]) if not special]
+    if len(positions) != len(ids):
+        raise PlaygroundError(f"{lm.label}: could not tell the text's tokens from its special tokens.")
     base = torch.tensor(full, device=lm.device)
     nll, ranks = [], []
     for i in range(0, len(positions), MASKED_BATCH):

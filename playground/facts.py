@@ -55,9 +55,12 @@ def context_length(config, tokenizer=None) -> int | None:
 
 
 def weight_bytes(model) -> int:
-    """Bytes of parameters and buffers as held in memory: elements x bytes per element of their dtype."""
-    tensors = list(model.parameters()) + list(model.buffers())
-    return sum(t.numel() * t.element_size() for t in tensors)
+    """Bytes of the parameters as held in memory: parameters x bytes per element of their dtype.
+
+    Tied weights (input and output embeddings sharing one matrix) count once. Buffers such as
+    rotary tables are left out: they are small and not weights.
+    """
+    return sum(p.numel() * p.element_size() for p in model.parameters())
 
 
 def tokenizer_type(tokenizer) -> str:

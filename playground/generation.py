@@ -147,6 +147,13 @@ def stream(lm: LoadedModel, text: str, settings: GenerationSettings) -> Iterator
         prompt = Prompt(list(ids), lm.tokenizer.decode(ids, skip_special_tokens=False), False)
     else:
         prompt = build_prompt(lm, text, settings.use_chat_template)
+    context = lm.facts.context_length
+    needed = len(prompt.ids) + (settings.max_new_tokens if lm.kind is Kind.DECODER else 0)
+    if context and needed > context:
+        raise PlaygroundError(
+            f"{lm.label} reads at most {context:,} tokens; the prompt has {len(prompt.ids):,} and "
+            f"{settings.max_new_tokens} new tokens were asked for. Shorten the prompt or lower max new tokens."
+        )
     yield from _decode(lm, prompt, settings)
 
 

@@ -38,7 +38,12 @@ class ModelRef:
 
 
 def looks_like_path(text: str) -> bool:
-    return text.startswith(("/", "./", "../", "~")) or Path(text).expanduser().is_dir()
+    if text.startswith(("/", "./", "../", "~")):
+        return True
+    try:
+        return Path(text).expanduser().is_dir()
+    except (OSError, ValueError):  # a name too long or with a NUL byte is no folder
+        return False
 
 
 def parse_reference(text: str) -> ModelRef:
@@ -54,8 +59,14 @@ def parse_reference(text: str) -> ModelRef:
         return ModelRef("packaged", text)
     if looks_like_path(text):
         folder = Path(text).expanduser()
-        if not folder.is_dir():
-            raise PlaygroundError(f"Folder '{text}' does not exist. Give a folder written by save_pretrained.")
+        try:
+            exists = folder.is_dir()
+        except (OSError, ValueError):
+            exists = False
+        if not exists:
+            raise PlaygroundError(
+                f"Folder '{_shorten(text)}' does not exist. Give a folder written by save_pretrained."
+            )
         return ModelRef("local", str(folder.resolve()))
     repo, _, revision = text.partition("@")
     if not _HUB_ID.match(repo) or ".." in repo:

@@ -92,7 +92,8 @@ def window_plan(length: int, window: int, stride: int, first_target: int = 1) ->
     while scored_to < length:
         end = min(begin + window, length)
         plan.append((begin, end, scored_to))
-        scored_to, begin = end, begin + stride
+        # the next window must hold the position before its first scored one, its context
+        scored_to, begin = end, min(begin + stride, end - 1)
     return plan
 
 

@@ -1,0 +1,87 @@
+"""Preset files and the command line."""
+
+import json
+import shutil
+
+import pytest
+
+from playground.__main__ import main
+from playground.errors import PlaygroundError
+from playground.packaged import PACKAGED
+from playground.presets import DEFAULT_PRESET, PRESET_DIR, load_preset, load_presets
+
+GOOD = """title: T
+purpose: P
+models: [a/b, c/d]
+prompts: [Hello]
+"""
+
+
+def test_every_preset_file_loads_and_the_default_is_offline():
+    presets = load_presets()
+    assert len(presets) >= 5
+    default = presets[DEFAULT_PRESET]
+    assert default.offline and all(m.id in PACKAGED for m in default.models)
+    for preset in presets.values():
+        assert 2 <= len(preset.models) <= 3 and preset.prompts and preset.purpose
+        assert preset.offline or preset.offline_alternative  # online presets point to an offline one
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (GOOD.replace("models: [a/b, c/d]", "models: [a/b]"), "'models' must list 2 or 3 models (found 1)"),
+        (GOOD.replace("models: [a/b, c/d]", "models: [a, b, c, d]"), "(found 4)"),
+        (GOOD + "colour: red\n", "'colour' is not a known key"),
+        (GOOD.replace("models: [a/b, c/d]", "models: [a/b, {id: c/d, tempo: 3}]"), "'models[1].tempo'"),
+        (GOOD.replace("prompts: [Hello]", "prompts: []"), "'prompts'"),
+        (GOOD.replace("title: T\n", ""), "'title' is required"),
+        (GOOD + "offline: maybe\n", "'offline' must be true or false"),
+        ("title: [unclosed", "could not be read"),
+    ],
+)
+def test_bad_presets_name_the_file_and_the_key(tmp_path, text, key):
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    with pytest.raises(PlaygroundError) as error:
+        load_preset(path)
+    assert "broken.yaml" in str(error.value) and key in str(error.value)
+
+
+def test_command_line_compares_models_and_writes_json(tiny_folders, tmp_path, capsys):
+    out = tmp_path / "out.json"
+    code = main(
+        [
+            "--models",
+            tiny_folders["gpt2"],
+            tiny_folders["bert"],
+            "--prompt",
+            "A cat sat.",
+            "--max-new-tokens",
+            "4",
+            "--json",
+            str(out),
+            "--quiet",
+        ]
+    )
+    printed = capsys.readouterr().out
+    assert code == 0 and "perplexity" in printed and "bits per byte" in printed
+    data = json.loads(out.read_text())
+    assert [r["status"] for r in data["results"]] == ["done", "done"]
+    assert data["request"]["text"] == "A cat sat." and data["results"][0]["score"]["tokens"]
+
+
+def test_command_line_reports_user_errors_without_a_traceback(capsys):
+    assert main(["--preset", "no-such-preset", "--quiet"]) == 2
+    assert "Unknown preset 'no-such-preset'" in capsys.readouterr().err
+
+
+def test_command_line_lists_presets(capsys):
+    assert main(["--list"]) == 0
+    assert DEFAULT_PRESET in capsys.readouterr().out
+
+
+def test_preset_folder_copy_is_independent(tmp_path):
+    copy = tmp_path / "presets"
+    shutil.copytree(PRESET_DIR, copy)
+    assert set(load_presets(copy)) == set(load_presets())
