@@ -36,7 +36,11 @@ def default_budget_bytes(device: torch.device) -> int:
 
 @dataclass(frozen=True)
 class Lease:
-    """A model handed out by the cache, and whether this request paid for loading it."""
+    """A model handed out by the cache, and whether this request paid for loading it.
+
+    ``load_seconds`` counts converting (first use of a packaged model), reading the config and
+    loading the weights, but not waiting for another model's load to finish.
+    """
 
     model: LoadedModel
     cached: bool
@@ -79,7 +83,7 @@ class ModelCache:
                 if key in self._models:
                     self._models.move_to_end(key)
                     return Lease(self._models[key], True, 0.0)
-            _, parameters = inspect_model(ref, progress=progress, **self.load_options)
+            _, parameters, inspect_seconds = inspect_model(ref, progress=progress, **self.load_options)
             if parameters is not None:
                 self._make_room(ref, parameters * self.dtype.itemsize)
             model = load_model(
@@ -92,7 +96,7 @@ class ModelCache:
             with self._lock:
                 self._make_room(ref, model.facts.weight_bytes)
                 self._models[key] = model
-            return Lease(model, False, model.load_seconds)
+            return Lease(model, False, inspect_seconds + model.load_seconds)
 
     def _make_room(self, ref: ModelRef, need: int) -> None:
         if need > self.budget:

@@ -190,11 +190,11 @@ def _decode(lm: LoadedModel, prompt: Prompt, settings: GenerationSettings) -> It
             out = model(
                 encoder_outputs=encoder_outputs,
                 decoder_input_ids=step_input,
-                past_key_values=past,
+                cache=past,
                 use_cache=True,
             )
         else:
-            out = model(input_ids=step_input, past_key_values=past, use_cache=True)
+            out = model(input_ids=step_input, cache=past, use_cache=True)
         past = out.cache
         next_id = pick_next(out.logits[:, -1, :], settings, generator)
         token = int(next_id.item())  # the one host sync per token, needed to stream and to stop

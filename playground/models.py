@@ -140,17 +140,20 @@ def _load(ref, device, dtype, cache_dir, allow_pickle, progress, start) -> Loade
 
 def inspect_model(
     ref: ModelRef, *, cache_dir: Path | None = None, allow_pickle: bool = False, progress: Progress | None = None
-) -> tuple[Kind, int | None]:
-    """The kind of a model and the parameter count its weight files declare, without loading them.
+) -> tuple[Kind, int | None, float]:
+    """The kind of a model and the parameter count its weight files declare, without loading them,
+    and the seconds this took (a packaged model's one-off conversion happens here).
 
     Reads only the config and the safetensors headers (from the Hub: a few kB), so that a model
     too large for the memory budget is refused before any weights are downloaded or loaded.
     None when the count is unknown (pickle-only weights, or the Hub not reachable).
     """
     with LOAD_LOCK:
+        start = time.perf_counter()
         folder, hub = _resolve(ref, cache_dir, progress or (lambda f, m: log.info(m)))
         config = _load_config(ref, folder, hub, _options(ref))
-    return detect_kind(config), _declared_parameters(folder, hub, ref.revision)
+        seconds = time.perf_counter() - start
+    return detect_kind(config), _declared_parameters(folder, hub, ref.revision), seconds
 
 
 def _declared_parameters(folder: str, hub: bool, revision: str | None) -> int | None:
