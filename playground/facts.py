@@ -89,6 +89,15 @@ def _lowercases(spec: dict) -> bool:
     return '"lowercase": true' in normalizer or '"Lowercase"' in normalizer
 
 
+def _ffn_size(config) -> int | None:
+    """Width of the feed-forward layer; GPT-2-style configs leave it unset, meaning 4 x hidden."""
+    size = _first(config, "intermediate_size", "n_inner", "d_ff", "ffn_dim", "encoder_ffn_dim", "hidden_dim", "dff")
+    hidden = _first(config, "hidden_size", "n_embd", "d_model")
+    if size is None and hidden and getattr(config, "model_type", "") in ("gpt2", "openai-gpt"):
+        return 4 * hidden
+    return size
+
+
 def read_facts(name, kind: Kind, model, tokenizer, *, instruct: bool, document_start: str | None) -> ModelFacts:
     config = model.config
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
@@ -112,15 +121,7 @@ def read_facts(name, kind: Kind, model, tokenizer, *, instruct: bool, document_s
         hidden_size=_first(text, "hidden_size", "n_embd", "d_model", "dim"),
         heads=heads,
         kv_heads=_first(text, "num_key_value_heads") or heads,
-        ffn_size=_first(
-            text,
-            "intermediate_size",
-            "n_inner",
-            "d_ff",
-            "ffn_dim",
-            "encoder_ffn_dim",
-            "hidden_dim",
-        ),
+        ffn_size=_ffn_size(text),
         context_length=context_length(config, tokenizer),
         vocab_size=_first(text, "vocab_size"),
         tokenizer=tokenizer_type(tokenizer),

@@ -33,6 +33,7 @@ def test_facts_come_from_config_weights_and_tokenizer(loaded):
     assert facts.tokenizer.startswith("byte-level BPE") and facts.document_start == "<|endoftext|>"
     assert loaded["bert"].facts.tokenizer.startswith("WordPiece, uncased")
     assert loaded["t5"].facts.decoder_layers == 2
+    assert loaded["gpt2"].facts.ffn_size == 4 * 32  # GPT-2 configs leave it unset: 4 x width
 
 
 def test_references_parse_to_their_source(tiny_folders):
