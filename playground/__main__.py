@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--list", action="store_true", help="list presets and packaged models, then exit")
     parser.add_argument("--prompt", help="the prompt or text (default: the preset's first example)")
     parser.add_argument("--target", help="target text (encoder-decoder) or second sentence (embedding encoder)")
+    parser.add_argument("--task", help="encoder-decoders: summarization, translation or generative_qa")
+    parser.add_argument("--source-lang", help="translation source language, e.g. en (mBART: en_XX)")
+    parser.add_argument("--target-lang", help="translation target language, e.g. fr (mBART: fr_XX)")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--sample", action="store_true", help="sample instead of greedy decoding")
     parser.add_argument("--temperature", type=float, default=1.0)
@@ -77,7 +80,14 @@ def run(args: argparse.Namespace) -> int:
     settings = GenerationSettings(
         args.max_new_tokens, args.sample, args.temperature, args.top_p, args.top_k, args.seed, args.chat
     )
-    request = Request(prompt, args.target or (preset.target if preset else None) or None, settings)
+    request = Request(
+        prompt,
+        args.target or (preset.target if preset else None) or None,
+        settings,
+        task=args.task or (preset.task if preset else None) or None,
+        source_lang=args.source_lang or (preset.source_lang if preset else None) or None,
+        target_lang=args.target_lang or (preset.target_lang if preset else None) or None,
+    )
     device = torch.device(args.device) if args.device else None
     dtype = parse_dtype(args.dtype) if args.dtype else None
     results = compare(columns, request, ModelCache(device=device, dtype=dtype))

@@ -11,6 +11,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -34,6 +35,7 @@ from playground.generation import Generation, GenerationSettings, build_prompt, 
 from playground.kinds import Kind
 from playground.models import LoadedModel
 from playground.scoring import Score, score_causal
+from playground.tasks import HEAD_KINDS, run_head, run_text2text
 
 log = logging.getLogger(__name__)
 MIN_MODELS, MAX_MODELS = 2, 3
@@ -49,6 +51,9 @@ class Request:
     target: str | None = None
     generation: GenerationSettings = field(default_factory=GenerationSettings)
     score: bool = True
+    task: str | None = None  # encoder-decoders: summarization, translation or generative_qa
+    source_lang: str | None = None
+    target_lang: str | None = None
 
     def check(self) -> None:
         if not isinstance(self.text, str) or not self.text.strip():
@@ -82,6 +87,9 @@ class Result:
     memory_growth_bytes: int | None = None
     peak_memory_bytes: int | None = None
     not_defined: dict[str, str] = field(default_factory=dict)
+    task: str | None = None
+    task_result: object | None = None  # Classification, Entities, Answer or Text2TextResult
+    task_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -221,7 +229,15 @@ def run_one(lm: LoadedModel, request: Request, state: Result) -> Iterator[Result
     if lm.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(lm.device)
     state = replace(state, **_token_counts(lm, request))
-    if lm.kind in (Kind.DECODER, Kind.ENCODER_DECODER):
+    if lm.kind is Kind.ENCODER_DECODER and request.task:
+        output, result, seconds = run_text2text(lm, request)
+        state = replace(state, output=output, task=request.task, task_result=result, task_seconds=seconds)
+    elif lm.kind in HEAD_KINDS:
+        start = time.perf_counter()
+        output, result = run_head(lm, request.text, request.target)
+        task = {Kind.CLASSIFIER: "classification", Kind.TOKEN_CLASSIFIER: "ner"}.get(lm.kind, "extractive_qa")
+        state = replace(state, output=output, task=task, task_result=result, task_seconds=time.perf_counter() - start)
+    elif lm.kind in (Kind.DECODER, Kind.ENCODER_DECODER):
         for update in stream(lm, request.text, request.generation):
             state = replace(state, output=update.text, generation=update.result)
             if update.result is None:
@@ -254,8 +270,11 @@ def _kind_outputs(lm: LoadedModel, request: Request, state: Result) -> Result:
     if lm.kind is Kind.DECODER:
         score = score_causal(lm, request.text) if request.score else None
         return replace(state, score=score)
+    if lm.kind in HEAD_KINDS:
+        reason = f"an {lm.kind.value} scores labels, not text: it has no language-model head"
+        return replace(state, not_defined={"perplexity": reason, "time to first token": reason})
     if lm.kind is Kind.ENCODER_DECODER:
-        if request.target and request.target.strip():
+        if request.target and request.target.strip() and not request.task:
             return replace(state, score=score_conditional(lm, request.text, request.target))
         not_defined["perplexity"] = (
             "an encoder-decoder scores a target given a source: give a target text to get its conditional perplexity"

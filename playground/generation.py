@@ -195,7 +195,7 @@ def _decode(lm: LoadedModel, prompt: Prompt, settings: GenerationSettings) -> It
             )
         else:
             out = model(input_ids=step_input, cache=past, use_cache=True)
-        past = out.cache
+        past = getattr(out, "cache", None)
         next_id = pick_next(out.logits[:, -1, :], settings, generator)
         token = int(next_id.item())  # the one host sync per token, needed to stream and to stop
         if step == 0:
@@ -204,7 +204,8 @@ def _decode(lm: LoadedModel, prompt: Prompt, settings: GenerationSettings) -> It
             reason = "end of sequence"
             break
         generated.append(token)
-        step_input = next_id
+        # Models without a KV cache (the original GPT) re-read the whole sequence each step.
+        step_input = next_id if past is not None else torch.cat([step_input, next_id], dim=-1)
         decoded = lm.tokenizer.decode(generated, skip_special_tokens=True)
         if not decoded.endswith("\ufffd"):  # hold back half a multi-byte character until it completes
             piece, text = decoded[len(text) :], decoded

@@ -19,6 +19,7 @@ from transformers import AutoConfig, AutoTokenizer
 from playground.errors import PlaygroundError
 from playground.facts import ModelFacts, read_facts
 from playground.kinds import Kind, auto_class, detect_kind
+from playground.lecture import REMOVED_FAMILIES
 from playground.packaged import PACKAGED, packaged_folder, packaged_names
 from playground.references import ModelRef
 
@@ -31,10 +32,6 @@ _INSTRUCT_NAME = re.compile(r"(instruct|chat|-it\b|-it-|-sft|-dpo)", re.IGNORECA
 # patches and fail ("Cannot copy out of meta tensor"). Loads therefore take turns; running
 # models keep running meanwhile.
 LOAD_LOCK = threading.RLock()
-REMOVED_TYPES = {
-    "transfo-xl": "Transformer-XL was deprecated in transformers 4.35 and removed since: its code is no longer "
-    "in the library. Use a decoder that is, e.g. gpt2 or the packaged smollm2-135m-instruct.",
-}
 
 
 @dataclass(frozen=True)
@@ -204,7 +201,7 @@ def _load_config(ref: ModelRef, folder: str, hub: bool, options: dict):
     try:
         return AutoConfig.from_pretrained(folder, **options)
     except Exception as exc:
-        for model_type, message in REMOVED_TYPES.items():
+        for model_type, message in REMOVED_FAMILIES.items():
             if model_type in str(exc) or model_type.replace("-", "_") in str(exc):
                 raise PlaygroundError(f"{ref.label}: {message}") from exc
         raise PlaygroundError(_load_failure(ref, folder, hub, exc)) from exc

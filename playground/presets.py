@@ -13,6 +13,7 @@ import yaml
 
 from playground.compare import MAX_MODELS, MIN_MODELS, Column
 from playground.errors import PlaygroundError
+from playground.lecture import TEXT2TEXT_TASKS
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
 DEFAULT_PRESET = "offline-default"
@@ -26,6 +27,9 @@ _TOP_KEYS = {
     "offline_alternative",
     "target",
     "order",
+    "task",
+    "source_lang",
+    "target_lang",
 }
 _MODEL_KEYS = {"id", "note", "use_chat_template", "training", "source"}
 
@@ -55,6 +59,9 @@ class Preset:
     offline_alternative: str = ""
     target: str = ""
     order: int = 100
+    task: str = ""  # encoder-decoders: summarization, translation or generative_qa
+    source_lang: str = ""
+    target_lang: str = ""
     path: Path = field(default=Path(), compare=False)
 
     @property
@@ -101,6 +108,13 @@ def _model(path: Path, index: int, item) -> PresetModel:
     return PresetModel(item["id"].strip(), use_chat_template=template, **texts)
 
 
+def _task(path: Path, data: dict) -> str:
+    task = _text(path, data, "task")
+    if task and task not in TEXT2TEXT_TASKS:
+        raise _fail(path, "task", f"must be one of {', '.join(TEXT2TEXT_TASKS)} (got '{task}').")
+    return task
+
+
 def load_preset(path: Path) -> Preset:
     """Read and validate one preset file."""
     try:
@@ -144,6 +158,9 @@ def load_preset(path: Path) -> Preset:
         offline_alternative=_text(path, data, "offline_alternative"),
         target=_text(path, data, "target"),
         order=order,
+        task=_task(path, data),
+        source_lang=_text(path, data, "source_lang"),
+        target_lang=_text(path, data, "target_lang"),
         path=path,
     )
 

@@ -21,15 +21,8 @@ import torch
 from transformers import PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
 
 from playground.errors import PlaygroundError
-from playground.heads import (
-    GENERATIVE_QA,
-    SUMMARIZATION,
-    TEXT2TEXT_TASKS,
-    TRANSLATION,
-    check_family_supported,
-    model_window,
-    require_text,
-)
+from playground.heads import model_window, require_text
+from playground.lecture import GENERATIVE_QA, SUMMARIZATION, TEXT2TEXT_TASKS, TRANSLATION, check_family_supported
 
 LANGUAGE_NAMES = {
     "ar": "Arabic",

@@ -8,6 +8,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from transformers import AutoConfig
+
+from playground.entities import aggregate_entities, recognise_entities
+from playground.errors import PlaygroundError
+from playground.extractive_qa import QAWindow, answer_question, find_answer_span
+from playground.heads import classify
+from playground.lecture import LECTURE_TABLE, REMOVED_FAMILIES, check_family_supported
+from playground.text2text import marian_pair, prepare_text2text, text_to_text
 from tests.tiny_heads import (
     DECODER_FAMILIES,
     ENCODER_FAMILIES,
@@ -18,21 +26,6 @@ from tests.tiny_heads import (
     WINDOW,
     TinyModels,
 )
-from transformers import AutoConfig
-
-from playground.errors import PlaygroundError
-from playground.heads import (
-    LECTURE_TABLE,
-    REMOVED_FAMILIES,
-    QAWindow,
-    aggregate_entities,
-    answer_question,
-    check_family_supported,
-    classify,
-    find_answer_span,
-    recognise_entities,
-)
-from playground.text2text import marian_pair, prepare_text2text, text_to_text
 
 TEXT = "Marie Curie was born in Warsaw and later worked in Paris."
 LONG_TEXT = " ".join([TEXT] * 12)

@@ -38,6 +38,7 @@ def test_every_preset_file_loads_and_the_default_is_offline():
         (GOOD.replace("title: T\n", ""), "'title' is required"),
         (GOOD + "offline: maybe\n", "'offline' must be true or false"),
         ("title: [unclosed", "could not be read"),
+        (GOOD + "task: poetry\n", "'task' must be one of summarization"),
     ],
 )
 def test_bad_presets_name_the_file_and_the_key(tmp_path, text, key):
