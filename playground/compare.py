@@ -7,6 +7,7 @@ fails to load or to run becomes that column's error message; the other columns c
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import queue
@@ -33,13 +34,13 @@ from playground.errors import PlaygroundError
 from playground.facts import ModelFacts
 from playground.generation import Generation, GenerationSettings, build_prompt, stream
 from playground.kinds import Kind
+from playground.limits import Limits
 from playground.models import LoadedModel
 from playground.scoring import Score, score_causal
 from playground.tasks import HEAD_KINDS, run_head, run_text2text
 
 log = logging.getLogger(__name__)
 MIN_MODELS, MAX_MODELS = 2, 3
-MAX_TEXT_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -55,14 +56,21 @@ class Request:
     source_lang: str | None = None
     target_lang: str | None = None
 
-    def check(self) -> None:
-        if not isinstance(self.text, str) or not self.text.strip():
+    def check(self, limits: Limits | None = None) -> None:
+        limits = limits or Limits()
+        for name in ("text", "target", "task", "source_lang", "target_lang"):
+            value = getattr(self, name)
+            if not (isinstance(value, str) or (value is None and name != "text")):
+                raise PlaygroundError(f"The {name.replace('_', ' ')} must be text (got {type(value).__name__}).")
+        if not isinstance(self.generation, GenerationSettings):
+            raise PlaygroundError("The generation settings must be a GenerationSettings.")
+        if not self.text.strip():
             raise PlaygroundError("The prompt is empty: type a prompt or a text to compare the models on.")
-        if len(self.text) > MAX_TEXT_CHARS:
-            raise PlaygroundError(
-                f"The prompt has {len(self.text):,} characters; the limit is {MAX_TEXT_CHARS:,}. Shorten it."
-            )
+        limits.check_prompt(self.text)
+        if self.target is not None:
+            limits.check_prompt(self.target)
         self.generation.check()
+        limits.check_new_tokens(self.generation.max_new_tokens)
 
 
 @dataclass(frozen=True)
@@ -115,10 +123,10 @@ def check_models(models: list) -> None:
         raise PlaygroundError(f"Compare {MIN_MODELS} or {MAX_MODELS} models; {len(models)} given.")
 
 
-def compare(models: list, request: Request, cache: ModelCache) -> list[Result]:
+def compare(models: list, request: Request, cache: ModelCache, limits: Limits | None = None) -> list[Result]:
     """Run the request through every model and return the final result of each, in order."""
     states: list[Result] = []
-    for states in compare_stream(models, request, cache):  # noqa: B007 - only the last state is wanted
+    for states in compare_stream(models, request, cache, limits):  # noqa: B007 - only the last state is wanted
         pass
     return states
 
@@ -134,95 +142,96 @@ def threads_per_model(models: int) -> int:
     return max(1, (os.cpu_count() or 1) // models)
 
 
-def compare_stream(models: list, request: Request, cache: ModelCache) -> Iterator[list[Result]]:
-    """Yield the state of every column each time one of them changes; the last yield is final."""
+@dataclass(frozen=True)
+class _Run:
+    """What every worker of one comparison shares."""
+
+    request: Request
+    cache: ModelCache
+    limits: Limits
+    events: queue.Queue
+    loaded: threading.Barrier  # no column runs before all have loaded: a load would skew latency
+    cancelled: threading.Event  # set when the caller stops listening (tab closed, preset changed)
+    deadline: float
+
+
+def compare_stream(
+    models: list, request: Request, cache: ModelCache, limits: Limits | None = None
+) -> Iterator[list[Result]]:
+    """Yield the state of every column each time one of them changes; the last yield is final.
+
+    If the caller stops iterating (closes the generator), the workers stop at their next token.
+    """
+    limits = limits or Limits()
     check_models(models)
-    request.check()
+    request.check(limits)
     columns = as_columns(models)
     if cache.device.type == "cpu":
         torch.set_num_threads(threads_per_model(len(columns)))
     states = [Result(column.label, "loading") for column in columns]
-    events: queue.Queue = queue.Queue()
-    # No column starts running before every column has loaded: a load running beside a
-    # generation would inflate that generation's latency, and latency is one of the results.
-    loaded = threading.Barrier(len(columns))
-    workers = [
-        threading.Thread(target=_worker, args=(i, column, request, cache, events, loaded), daemon=True)
-        for i, column in enumerate(columns)
-    ]
+    run = _Run(
+        request,
+        cache,
+        limits,
+        queue.Queue(),
+        threading.Barrier(len(columns)),
+        threading.Event(),
+        time.monotonic() + limits.request_seconds,
+    )
+    workers = [threading.Thread(target=_worker, args=(i, c, run), daemon=True) for i, c in enumerate(columns)]
     for worker in workers:
         worker.start()
-    yield list(states)
-    running = len(workers)
-    while running:
-        index, state = events.get()
-        states[index] = state
-        if state.status in ("done", "error"):
-            running -= 1
+    try:
         yield list(states)
+        running = len(workers)
+        while running:
+            index, state = run.events.get()
+            states[index] = state
+            if state.status in ("done", "error"):
+                running -= 1
+            yield list(states)
+    finally:
+        run.cancelled.set()
 
 
-def _worker(
-    index: int, column: Column, request: Request, cache: ModelCache, events: queue.Queue, loaded: threading.Barrier
-) -> None:
-    name = column.label
-    state = Result(name, "loading")
+def _worker(index: int, column: Column, run: _Run) -> None:
+    state = Result(column.label, "loading")
+    request = run.request
     if column.use_chat_template is not None:
-        request = replace(
-            request,
-            generation=replace(request.generation, use_chat_template=column.use_chat_template),
-        )
+        generation = replace(request.generation, use_chat_template=column.use_chat_template)
+        request = replace(request, generation=generation)
     try:
         try:
-            lease = cache.get(column.reference)
+            run.limits.check_model(column.reference)
+            lease = run.cache.get(column.reference)
         finally:
-            loaded.wait()
+            run.loaded.wait()
         state = replace(
-            state,
-            status="running",
-            facts=lease.model.facts,
-            load_seconds=lease.load_seconds,
-            load_cached=lease.cached,
+            state, status="running", facts=lease.model.facts, load_seconds=lease.load_seconds, load_cached=lease.cached
         )
-        events.put((index, state))
-        for update in run_one(lease.model, request, state):
+        run.events.put((index, state))
+        for update in run_one(lease.model, request, state, run):
             state = update
-            events.put((index, state))
+            run.events.put((index, state))
     except PlaygroundError as exc:
-        events.put((index, replace(state, status="error", error=str(exc))))
-    except torch.OutOfMemoryError:
-        _release_memory()
-        events.put(
-            (
-                index,
-                replace(
-                    state,
-                    status="error",
-                    error=f"{name} ran out of memory on this request; "
-                    "memory was released. Try a shorter prompt or fewer new tokens.",
-                ),
-            )
+        run.events.put((index, replace(state, status="error", error=str(exc))))
+    except (torch.OutOfMemoryError, MemoryError):
+        state = replace(state, generation=None)  # drop references to tensors before releasing memory
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+        message = (
+            f"{column.label} ran out of memory on this request; the memory was released. "
+            "Try a shorter prompt or fewer new tokens."
         )
-    except Exception as exc:
-        log.exception("model %s failed", name)
-        events.put(
-            (
-                index,
-                replace(
-                    state,
-                    status="error",
-                    error=f"{name} failed: {type(exc).__name__}: {exc}",
-                ),
-            )
-        )
+        run.events.put((index, replace(state, status="error", error=message)))
+    except Exception as exc:  # noqa: BLE001 - one model's failure must not take down the others
+        log.exception("model %s failed", column.label)
+        message = f"{column.label} failed: {type(exc).__name__}: {exc}"
+        run.events.put((index, replace(state, status="error", error=message)))
 
 
-def _release_memory() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
-def run_one(lm: LoadedModel, request: Request, state: Result) -> Iterator[Result]:
+def run_one(lm: LoadedModel, request: Request, state: Result, run: _Run | None = None) -> Iterator[Result]:
     """The work one model does for a request, by kind; yields its column as it fills."""
     process = psutil.Process()
     rss_before = process.memory_info().rss
@@ -242,10 +251,22 @@ def run_one(lm: LoadedModel, request: Request, state: Result) -> Iterator[Result
             state = replace(state, output=update.text, generation=update.result)
             if update.result is None:
                 yield state
+                _check_stop(run)  # after the yield, so the text so far stays in the column
     state = _kind_outputs(lm, request, state)
     growth = process.memory_info().rss - rss_before
     peak = torch.cuda.max_memory_allocated(lm.device) if lm.device.type == "cuda" else None
     yield replace(state, status="done", memory_growth_bytes=growth, peak_memory_bytes=peak)
+
+
+def _check_stop(run: _Run | None) -> None:
+    if run is None:
+        return
+    if run.cancelled.is_set():
+        raise PlaygroundError("Stopped: the comparison was cancelled.")
+    if time.monotonic() > run.deadline:
+        raise PlaygroundError(
+            f"Stopped at the request time limit of {run.limits.request_seconds:g} s; the text so far is kept."
+        )
 
 
 def _token_counts(lm: LoadedModel, request: Request) -> dict:

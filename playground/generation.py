@@ -8,6 +8,7 @@ timed per token without a streamer thread; and the per-token overhead is smaller
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import weakref
@@ -35,6 +36,15 @@ class GenerationSettings:
     use_chat_template: bool | None = None  # None: instruct models use theirs, base models do not
 
     def check(self) -> None:
+        """Refuse values of the wrong type or out of range, naming the setting and the value."""
+        for name, kinds in _TYPES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+                raise PlaygroundError(f"{name.replace('_', ' ')} must be {_TYPE_WORDS[name]} (got {value!r:.40}).")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise PlaygroundError(f"{name.replace('_', ' ')} must be a finite number (got {value!r}).")
+        if not 0 <= self.seed < 2**63:
+            raise PlaygroundError(f"seed must be between 0 and 2**63 - 1 (got {self.seed}).")
         if not 1 <= self.max_new_tokens <= 4096:
             raise PlaygroundError(f"max new tokens must be between 1 and 4096 (got {self.max_new_tokens}).")
         if self.do_sample and not 0.01 <= self.temperature <= 5.0:
@@ -43,6 +53,26 @@ class GenerationSettings:
             raise PlaygroundError(f"top-p must be above 0 and at most 1 (got {self.top_p}).")
         if self.top_k < 0:
             raise PlaygroundError(f"top-k must be 0 (off) or a positive number (got {self.top_k}).")
+
+
+_TYPES = {
+    "max_new_tokens": (int,),
+    "do_sample": (bool,),
+    "temperature": (int, float),
+    "top_p": (int, float),
+    "top_k": (int,),
+    "seed": (int,),
+    "use_chat_template": (bool, type(None)),
+}
+_TYPE_WORDS = {
+    "max_new_tokens": "a whole number",
+    "do_sample": "true or false",
+    "temperature": "a number",
+    "top_p": "a number",
+    "top_k": "a whole number",
+    "seed": "a whole number",
+    "use_chat_template": "true, false or unset",
+}
 
 
 @dataclass(frozen=True)

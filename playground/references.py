@@ -37,13 +37,17 @@ class ModelRef:
         return f"{self.name}@{self.revision}" if self.revision else self.name
 
 
-def looks_like_path(text: str) -> bool:
-    if text.startswith(("/", "./", "../", "~")):
-        return True
+def existing_folder(text: str) -> Path | None:
+    """The folder the text names, if it is one; None for anything else, however malformed."""
     try:
-        return Path(text).expanduser().is_dir()
-    except (OSError, ValueError):  # a name too long or with a NUL byte is no folder
-        return False
+        folder = Path(text).expanduser()
+        return folder if folder.is_dir() else None
+    except (OSError, ValueError, RuntimeError):  # too long, a NUL byte, or "~user" with no such user
+        return None
+
+
+def looks_like_path(text: str) -> bool:
+    return text.startswith(("/", "./", "../", "~")) or existing_folder(text) is not None
 
 
 def parse_reference(text: str) -> ModelRef:
@@ -58,12 +62,8 @@ def parse_reference(text: str) -> ModelRef:
     if text in PACKAGED:
         return ModelRef("packaged", text)
     if looks_like_path(text):
-        folder = Path(text).expanduser()
-        try:
-            exists = folder.is_dir()
-        except (OSError, ValueError):
-            exists = False
-        if not exists:
+        folder = existing_folder(text)
+        if folder is None:
             raise PlaygroundError(
                 f"Folder '{_shorten(text)}' does not exist. Give a folder written by save_pretrained."
             )

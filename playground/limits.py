@@ -1,0 +1,88 @@
+"""Limits and model policy for a shared playground (a classroom, a public Space).
+
+Every limit is configurable through the environment, and every refusal names the limit and the
+value that broke it. Defaults suit one shared GPU or a small CPU Space.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from playground.errors import PlaygroundError
+from playground.packaged import PACKAGED
+
+
+def on_spaces() -> bool:
+    """True on Hugging Face Spaces, which sets SPACE_ID in every Space's environment."""
+    return bool(os.environ.get("SPACE_ID"))
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _number(name: str, default: float, cast=int):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        number = cast(value)
+    except ValueError:
+        raise PlaygroundError(f"{name}={value!r} is not a number: set it to a number or unset it.") from None
+    if number <= 0:
+        raise PlaygroundError(f"{name}={value!r} must be above 0.")
+    return number
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask for, and which models a visitor may load.
+
+    ``allowed_models`` None means any valid model id; a set means only those (the preset models
+    and the packaged ones), which is the default on Spaces so that visitors cannot make the
+    server download arbitrary repositories. ``allow_pickle`` lets Hub models without
+    safetensors load (pickle files can run code when unpickled: for administrators only).
+    """
+
+    max_prompt_chars: int = 20_000
+    max_new_tokens: int = 512
+    request_seconds: float = 180.0
+    allowed_models: frozenset[str] | None = None
+    allow_pickle: bool = False
+
+    @classmethod
+    def from_env(cls, preset_models: set[str] | None = None) -> Limits:
+        """$PLAYGROUND_MAX_PROMPT_CHARS, $PLAYGROUND_MAX_NEW_TOKENS, $PLAYGROUND_REQUEST_SECONDS,
+        $PLAYGROUND_PRESET_MODELS_ONLY (default: on on Spaces, off elsewhere), $PLAYGROUND_ALLOW_PICKLE."""
+        only_presets = _flag("PLAYGROUND_PRESET_MODELS_ONLY", on_spaces())
+        allowed = frozenset((preset_models or set()) | set(PACKAGED)) if only_presets else None
+        return cls(
+            max_prompt_chars=_number("PLAYGROUND_MAX_PROMPT_CHARS", cls.max_prompt_chars),
+            max_new_tokens=_number("PLAYGROUND_MAX_NEW_TOKENS", cls.max_new_tokens),
+            request_seconds=_number("PLAYGROUND_REQUEST_SECONDS", cls.request_seconds, float),
+            allowed_models=allowed,
+            allow_pickle=_flag("PLAYGROUND_ALLOW_PICKLE", False),
+        )
+
+    def check_prompt(self, text: str) -> None:
+        if len(text) > self.max_prompt_chars:
+            raise PlaygroundError(
+                f"The prompt has {len(text):,} characters; the limit is {self.max_prompt_chars:,}. Shorten it."
+            )
+
+    def check_new_tokens(self, max_new_tokens: int) -> None:
+        if max_new_tokens > self.max_new_tokens:
+            raise PlaygroundError(
+                f"max new tokens is {max_new_tokens:,}; the limit here is {self.max_new_tokens:,}. Ask for fewer."
+            )
+
+    def check_model(self, reference: str) -> None:
+        """Refuse a model outside the allow-list before anything is downloaded."""
+        if self.allowed_models is not None and reference not in self.allowed_models:
+            shown = ", ".join(sorted(self.allowed_models)[:12])
+            raise PlaygroundError(
+                f"'{reference[:80]}' is not one of the models this playground allows; pick a preset model "
+                f"({shown}…) or run the playground yourself to load any model."
+            )
