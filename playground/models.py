@@ -187,7 +187,13 @@ def _options(ref: ModelRef) -> dict:
 
 def _resolve(ref: ModelRef, cache_dir: Path | None, progress: Progress) -> tuple[str, bool]:
     if ref.source == "packaged":
-        return str(packaged_folder(PACKAGED[ref.name], cache_dir, progress)), False
+        packaged = PACKAGED[ref.name]
+        if not packaged.installed() and packaged.hub_id:
+            # Where the weight package cannot be installed (a Space installs requirements with
+            # their dependencies, and --no-deps is needed), the same model comes from the Hub.
+            log.info("%s is not installed; loading %s from the Hub instead", packaged.package, packaged.hub_id)
+            return packaged.hub_id, True
+        return str(packaged_folder(packaged, cache_dir, progress)), False
     if ref.source == "local":
         if not (Path(ref.name) / "config.json").is_file():
             raise PlaygroundError(

