@@ -1,0 +1,202 @@
+"""The page in a real headless Chromium: what a lecturer clicks, and what the room sees.
+
+Screenshots of a finished comparison and of projector mode are written to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest_app import BROWSER_ARGS, build_tiny_models, launch_page, wait_until_idle
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+VIEWPORT = {"width": 1280, "height": 720}
+FINISHED = re.compile(r"Finished in")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("browser")
+    paths = build_tiny_models(tmp / "models")
+    demo, url = launch_page(tmp, paths)
+    yield url, paths, tmp / "exports"
+    wait_until_idle()
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Page:
+    context = browser.new_context(viewport=VIEWPORT)
+    yield context.new_page()
+    context.close()
+
+
+def open_page(page: Page, url: str) -> None:
+    page.goto(url)
+    expect(model_box(page, 1)).not_to_have_value("", timeout=20_000)  # the page-load event has filled it
+
+
+def model_box(page: Page, slot: int):
+    return page.locator(f"#pg-model-{slot} input, #pg-model-{slot} textarea").first
+
+
+def prompt_box(page: Page):
+    return page.locator("#pg-prompt textarea")
+
+
+def choose_preset(page: Page, title: str) -> None:
+    page.locator("#pg-preset input").click()
+    page.get_by_role("option", name=re.compile(f"^{re.escape(title)}")).click()
+
+
+def run_and_wait(page: Page, timeout: float = 60_000) -> None:
+    page.locator("#pg-run").click()
+    expect(page.locator("#pg-run-status")).to_contain_text(FINISHED, timeout=timeout)
+
+
+def badges(page: Page) -> list[str]:
+    return page.locator(".pg-col .pg-badge").evaluate_all("els => els.map(e => e.dataset.status)")
+
+
+def set_max_tokens(page: Page, tokens: int) -> None:
+    page.locator("#pg-settings").get_by_text("Generation settings").click()
+    number = page.locator("#pg-max-tokens input[type=number]")
+    number.fill(str(tokens))
+    number.press("Enter")
+
+
+def test_a_comparison_from_preset_to_metrics(page: Page, served):
+    url, paths, exports = served
+    open_page(page, url)
+    choose_preset(page, "Tiny trio")
+    expect(model_box(page, 3)).to_have_value(paths["tiny-llama-chat"])
+    page.get_by_role("button", name="A cat sat on the mat.").click()  # the trio's lecture prompts
+    expect(prompt_box(page)).to_have_value("A cat sat on the mat.")
+    prompt_box(page).fill("The capital of France is")
+    runs_before = len(list(exports.glob("*"))) if exports.exists() else 0
+    page.locator("#pg-run").dblclick()  # a double click must start one run, not two
+    expect(page.locator("#pg-run-status")).to_contain_text(FINISHED, timeout=60_000)
+
+    assert badges(page) == ["done", "done", "done"]
+    for slot in (1, 2, 3):
+        expect(page.locator(f"#pg-col-{slot} .pg-output")).not_to_be_empty()
+    expect(page.locator("#pg-col-2")).to_contain_text("tiny-llama-chat (chat template)")
+    expect(page.locator("#pg-col-3")).to_contain_text("tiny-llama-chat (plain prompt)")
+    rows = page.locator("#pg-metrics tbody tr")
+    expect(rows).to_have_count(3)
+    for row in range(3):
+        expect(rows.nth(row)).to_contain_text("done")
+        expect(rows.nth(row)).to_contain_text(re.compile(r"\d+\.\d+"))
+    expect(page.locator("#pg-charts .pg-chart")).to_have_count(5)
+    expect(page.locator("#pg-tokens .pg-tok-row")).to_have_count(3)
+    first_token = page.locator("#pg-tokens .pg-tok").first
+    assert re.search(r"surprisal [\d.]+ bits", first_token.get_attribute("title"))
+    assert len(list(exports.glob("*"))) == runs_before + 1
+    with page.expect_download() as download:
+        page.locator("#pg-json").click()
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert [r["status"] for r in exported["results"]] == ["done", "done", "done"]
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#pg-run-status").scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "comparison.png", full_page=True)
+
+
+def test_errors_show_where_they_belong_and_nothing_keeps_spinning(page: Page, served):
+    url, paths, _ = served
+    open_page(page, url)
+    prompt_box(page).fill("   ")
+    page.locator("#pg-run").click()
+    expect(page.get_by_text("The prompt is empty").first).to_be_visible(timeout=15_000)
+    assert not {"loading", "running"} & set(badges(page))
+
+    prompt_box(page).fill("A cat sat on the mat.")
+    model_box(page, 2).fill(paths["not-a-model"])
+    run_and_wait(page)
+    assert badges(page) == ["done", "error"]
+    expect(page.locator("#pg-col-1 .pg-output")).not_to_be_empty()
+    expect(page.locator("#pg-col-2 .pg-error")).to_contain_text("holds no model")
+    expect(page.locator("#pg-missing")).to_contain_text("holds no model")
+
+
+def test_projector_mode_from_the_link(page: Page, served):
+    url, _, _ = served
+    page.emulate_media(color_scheme="dark")  # the room's laptop may be in dark mode: projector mode wins
+    page.goto(url + "/?projector=1")
+    expect(page.locator("#pg-projector input")).to_be_checked(timeout=20_000)
+    body = page.locator("body")
+    expect(body).to_have_class(re.compile(r"\bprojector\b"))
+    expect(body).not_to_have_class(re.compile(r"\bdark\b"))
+    big = prompt_box(page).evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    run_and_wait(page)
+    page.locator("#pg-run-status").evaluate("e => e.scrollIntoView({block: 'start'})")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "projector.png")
+    output_size = page.locator("#pg-col-1 .pg-output").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+
+    page.locator("#pg-projector input").uncheck()
+    expect(body).not_to_have_class(re.compile(r"\bprojector\b"))
+    expect(body).to_have_class(re.compile(r"\bdark\b"))  # the visitor's own theme comes back
+    normal = prompt_box(page).evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert big >= normal * 1.25 and output_size >= 28
+
+
+def test_a_share_link_reopens_the_same_settings(page: Page, browser: Browser, served):
+    url, paths, _ = served
+    open_page(page, url)
+    choose_preset(page, "Tiny trio")
+    model_box(page, 3).fill(paths["tiny-gpt2"])
+    prompt_box(page).fill("Why is the sea salty? & other questions")
+    page.locator("#pg-settings").get_by_text("Generation settings").click()
+    page.locator("#pg-seed input").fill("1234")
+    page.get_by_text("Sampling", exact=True).click()
+    page.locator("#pg-make-link").click()
+    share = page.locator("#pg-share textarea")
+    expect(share).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/\?preset=tiny-trio"))
+    link = share.input_value()
+
+    other = browser.new_context(viewport=VIEWPORT).new_page()
+    other.goto(link)
+    expect(prompt_box(other)).to_have_value("Why is the sea salty? & other questions", timeout=20_000)
+    expect(model_box(other, 3)).to_have_value(paths["tiny-gpt2"])
+    expect(other.locator("#pg-preset input")).to_have_value(re.compile("^Tiny trio"))
+    other.locator("#pg-settings").get_by_text("Generation settings").click()
+    expect(other.locator("#pg-seed input")).to_have_value("1234")
+    expect(other.get_by_label("Sampling", exact=True)).to_be_checked()
+    other.context.close()
+
+
+def test_changing_preset_or_closing_the_tab_mid_run_leaves_the_page_usable(page: Page, browser: Browser, served):
+    url, paths, _ = served
+    open_page(page, url)
+    set_max_tokens(page, 512)
+    page.locator("#pg-run").click()
+    expect(page.locator(".pg-col[data-status=running]").first).to_be_visible(timeout=20_000)
+    choose_preset(page, "Tiny trio")  # while the two columns stream
+    expect(model_box(page, 3)).to_have_value(paths["tiny-llama-chat"])
+    expect(page.locator("#pg-run-status")).to_contain_text(FINISHED, timeout=60_000)
+    assert badges(page)[:2] == ["done", "done"]
+
+    page.locator("#pg-run").click()
+    expect(page.locator(".pg-col[data-status=running]").first).to_be_visible(timeout=20_000)
+    page.context.close()  # the tab closes mid-run
+
+    fresh = browser.new_context(viewport=VIEWPORT).new_page()
+    open_page(fresh, url)
+    run_and_wait(fresh, timeout=60_000)
+    assert badges(fresh) == ["done", "done"]
+    fresh.context.close()
