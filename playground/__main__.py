@@ -48,6 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
     for noisy in ("transformers", "httpx", "huggingface_hub"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    from playground.hub import go_offline_if_unreachable
+
+    go_offline_if_unreachable()
     try:
         return run(args)
     except PlaygroundError as exc:

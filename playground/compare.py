@@ -69,8 +69,10 @@ class Request:
         limits.check_prompt(self.text)
         if self.target is not None:
             limits.check_prompt(self.target)
+        tokens = self.generation.max_new_tokens
+        if isinstance(tokens, int) and not isinstance(tokens, bool):
+            limits.check_new_tokens(tokens)  # the deployment's cap first: it is the one to report
         self.generation.check()
-        limits.check_new_tokens(self.generation.max_new_tokens)
 
 
 @dataclass(frozen=True)
