@@ -55,8 +55,12 @@ class ModelCache:
         budget_bytes: int | None = None,
         device: torch.device | None = None,
         dtype=None,
+        device_map: str | dict | None = None,
         **load_options,
     ):
+        """``device_map`` ("auto", or $PLAYGROUND_DEVICE_MAP) spreads each model over the devices
+        accelerate finds; ``load_options`` go to ``load_model`` (``cache_dir``, ``allow_pickle``)."""
+        self.device_map = device_map or os.environ.get("PLAYGROUND_DEVICE_MAP") or None
         self.device = device or default_device()
         self.dtype = dtype or default_dtype(self.device)
         self.budget = budget_bytes or default_budget_bytes(self.device)
@@ -91,6 +95,7 @@ class ModelCache:
                 device=self.device,
                 dtype=self.dtype,
                 progress=progress,
+                device_map=self.device_map,
                 **self.load_options,
             )
             with self._lock:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import psutil
 import torch
 
-from playground import metrics
+from playground import metrics, remote
 from playground.cache import ModelCache
 from playground.conditional import score_conditional, score_pseudo
 from playground.encoders import (
@@ -203,6 +203,11 @@ def _worker(index: int, column: Column, run: _Run) -> None:
         generation = replace(request.generation, use_chat_template=column.use_chat_template)
         request = replace(request, generation=generation)
     try:
+        if remote.is_remote(column.reference):
+            yield_remote = _remote_column(index, column, request, state, run)
+            for state in yield_remote:  # noqa: B020 - the column's latest state is kept for errors
+                run.events.put((index, state))
+            return
         try:
             run.limits.check_model(column.reference)
             lease = run.cache.get(column.reference)
@@ -231,6 +236,20 @@ def _worker(index: int, column: Column, run: _Run) -> None:
         log.exception("model %s failed", column.label)
         message = f"{column.label} failed: {type(exc).__name__}: {exc}"
         run.events.put((index, replace(state, status="error", error=message)))
+
+
+def _remote_column(index: int, column: Column, request: Request, state: Result, run: _Run) -> Iterator[Result]:
+    """A column served by an OpenAI-compatible server: configured by name, never by a typed URL."""
+    try:
+        run.limits.check_model(column.reference)
+        server = remote.server_config(column.reference)
+    finally:
+        run.loaded.wait()
+    state = replace(state, status="running")
+    yield state
+    for state in remote.run_one(server, request, state):  # noqa: B020
+        yield state
+        _check_stop(run)
 
 
 def run_one(lm: LoadedModel, request: Request, state: Result, run: _Run | None = None) -> Iterator[Result]:

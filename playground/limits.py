@@ -80,6 +80,8 @@ class Limits:
 
     def check_model(self, reference: str) -> None:
         """Refuse a model outside the allow-list before anything is downloaded."""
+        if reference.startswith("remote:"):
+            return  # remote columns reach only the servers an administrator configured
         if self.allowed_models is not None and reference not in self.allowed_models:
             shown = ", ".join(sorted(self.allowed_models)[:12])
             raise PlaygroundError(

@@ -93,20 +93,23 @@ def load_model(
     cache_dir: Path | None = None,
     allow_pickle: bool = False,
     progress: Progress | None = None,
+    device_map: str | dict | None = None,
 ) -> LoadedModel:
     """Resolve the reference to something ``from_pretrained`` takes, load model and tokenizer.
 
     Never runs code from a model repository (``trust_remote_code=False``), and loads Hub weights
     only from safetensors unless ``allow_pickle`` (pickle files can run code when unpickled).
+    ``device_map`` (e.g. "auto", or ``planner.load_kwargs(plan)["device_map"]``) lets accelerate
+    spread a model too large for one device over several GPUs or GPU and CPU.
     """
     progress = progress or (lambda f, m: log.info("[%3.0f%%] %s", f * 100, m))
     device = device or default_device()
     dtype = dtype or default_dtype(device)
     with LOAD_LOCK:
-        return _load(ref, device, dtype, cache_dir, allow_pickle, progress, time.perf_counter())
+        return _load(ref, device, dtype, cache_dir, allow_pickle, progress, time.perf_counter(), device_map)
 
 
-def _load(ref, device, dtype, cache_dir, allow_pickle, progress, start) -> LoadedModel:
+def _load(ref, device, dtype, cache_dir, allow_pickle, progress, start, device_map=None) -> LoadedModel:
     folder, hub = _resolve(ref, cache_dir, progress)
     options = _options(ref)
     config = _load_config(ref, folder, hub, options)
@@ -116,6 +119,8 @@ def _load(ref, device, dtype, cache_dir, allow_pickle, progress, start) -> Loade
         f"{ref.label}: loading the {kind.value} weights",
     )
     weights = dict(options, dtype=dtype)
+    if device_map is not None:
+        weights["device_map"] = device_map
     if hub and not allow_pickle:
         weights["use_safetensors"] = True
     try:
@@ -125,7 +130,11 @@ def _load(ref, device, dtype, cache_dir, allow_pickle, progress, start) -> Loade
         raise
     except Exception as exc:
         raise PlaygroundError(_load_failure(ref, folder, hub, exc)) from exc
-    model.to(device).eval()
+    if device_map is None:
+        model.to(device)
+    else:
+        device = model.device  # where the first layers went: inputs start there
+    model.eval()
     instruct = _is_instruct(ref, tokenizer)
     start_id = document_start_id(tokenizer)
     start_token = tokenizer.convert_ids_to_tokens(start_id) if start_id is not None else None
@@ -186,6 +195,10 @@ def _options(ref: ModelRef) -> dict:
 
 
 def _resolve(ref: ModelRef, cache_dir: Path | None, progress: Progress) -> tuple[str, bool]:
+    if ref.source == "remote":
+        raise PlaygroundError(
+            f"remote:{ref.name} is served by a remote server: there is nothing to load here; run a comparison."
+        )
     if ref.source == "packaged":
         packaged = PACKAGED[ref.name]
         if not packaged.installed() and packaged.hub_id:

@@ -15,7 +15,7 @@ from typing import Literal
 from playground.errors import PlaygroundError
 from playground.packaged import PACKAGED, packaged_names
 
-Source = Literal["packaged", "local", "hub"]
+Source = Literal["packaged", "local", "hub", "remote"]
 
 # Hub repo ids: "name" or "owner/name", letters, digits, '-', '_', '.', at most 96 characters
 # each part; checked before any network call so that a typo or an injected path never reaches it.
@@ -34,6 +34,8 @@ class ModelRef:
     @property
     def label(self) -> str:
         """The name shown in tables and columns."""
+        if self.source == "remote":
+            return f"remote:{self.name}"
         return f"{self.name}@{self.revision}" if self.revision else self.name
 
 
@@ -55,6 +57,8 @@ def parse_reference(text: str) -> ModelRef:
     if not isinstance(text, str) or not text.strip():
         raise PlaygroundError("No model given: type a Hub id, a local folder or one of the " + _offline_hint())
     text = text.strip()
+    if text.startswith("remote:"):
+        return ModelRef("remote", text.removeprefix("remote:"))
     if text.startswith("packaged:"):
         text = text.removeprefix("packaged:")
         if text not in PACKAGED:

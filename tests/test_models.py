@@ -119,3 +119,11 @@ def test_packaged_model_without_its_package_comes_from_the_hub(monkeypatch):
     with pytest.raises(PlaygroundError) as error:
         load_model(parse_reference("all-minilm-l6-v2"))  # offline here, so the Hub fallback fails
     assert "not available offline" in str(error.value)
+
+
+def test_device_map_auto_loads_through_accelerate_and_runs(tiny_folders):
+    from playground.generation import GenerationSettings, generate
+
+    lm = ModelCache(device_map="auto").get(tiny_folders["llama"]).model
+    assert generate(lm, "The cat", GenerationSettings(max_new_tokens=3)).new_tokens <= 3
+    assert lm.facts.device == str(lm.device)
