@@ -41,6 +41,7 @@ from playground.tasks import HEAD_KINDS, run_head, run_text2text
 
 log = logging.getLogger(__name__)
 MIN_MODELS, MAX_MODELS = 2, 3
+MAX_SENTENCES = 32
 
 
 @dataclass(frozen=True)
@@ -343,11 +344,13 @@ def _kind_outputs(lm: LoadedModel, request: Request, state: Result) -> Result:
         )
     if lm.kind is Kind.ENCODER:
         sentences = split_sentences(request.text) + ([request.target.strip()] if request.target else [])
-        embeddings = similarity(lm, sentences)
-        if len(sentences) > 1:
-            output = (
-                f"Cosine similarity of the first two sentences: {embeddings.similarity[0][1]:.3f} (of {len(sentences)})"
-            )
+        # The similarity matrix grows with the square of the sentence count: compare the first few.
+        shown = sentences[:MAX_SENTENCES]
+        embeddings = similarity(lm, shown)
+        if len(shown) > 1:
+            output = f"Cosine similarity of the first two sentences: {embeddings.similarity[0][1]:.3f}"
+            if len(sentences) > len(shown):
+                output += f" (the first {len(shown)} of {len(sentences)} sentences are compared)"
         else:
             output = f"One sentence: a {embeddings.dimension}-dimensional vector. Give two sentences to compare them."
         not_defined["perplexity"] = (

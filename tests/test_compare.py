@@ -83,3 +83,11 @@ def test_control_characters_emoji_and_right_to_left_text_work(tiny_folders, cach
     results = run(cache, [tiny_folders["gpt2"], tiny_folders["bert"]], text)
     assert [r.status for r in results] == ["done", "done"]
     assert results[0].score.scored_bytes == len(text.encode())
+
+
+def test_many_sentences_for_an_embedding_encoder_are_capped_not_squared(tiny_folders, cache):
+    text = "\n".join(f"line {i}." for i in range(5000))
+    results = run(cache, [tiny_folders["bert"], tiny_folders["gpt2"]], text[:19_000])
+    encoder = results[0]
+    assert encoder.status == "done" and len(encoder.embeddings.similarity) == 32
+    assert "the first 32 of" in encoder.output
