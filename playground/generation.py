@@ -4,6 +4,12 @@ The loop is written out (forward, pick, repeat) instead of calling ``generate`` 
 reasons: each model samples from its own ``torch.Generator``, so a seed reproduces its output
 whatever runs beside it (``generate`` draws from the global RNG); text can be streamed and
 timed per token without a streamer thread; and the per-token overhead is smaller (DESIGN §4).
+
+A generation is a ``Decoding``: its state between tokens, advanced by ``launch`` (run the model,
+pick the next token, without waiting for the device) and ``collect`` (read the token, stop or
+stream it). ``stream`` alternates the two for one model; ``playground.lockstep`` launches 2-3
+models before collecting any, from one thread. ``settings.speed`` picks the weights and the
+step the model runs (``playground.speed``); the result says which precision that was.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from playground.errors import PlaygroundError
 from playground.kinds import Kind
 from playground.metrics import tokens_per_second
 from playground.models import LoadedModel
+from playground.speed import DEFAULT_SPEED, DecodePath, StaticStep, check_speed, decode_path, keeps_logits
 
 
 @dataclass(frozen=True)
@@ -34,9 +41,11 @@ class GenerationSettings:
     top_k: int = 0
     seed: int = 0
     use_chat_template: bool | None = None  # None: instruct models use theirs, base models do not
+    speed: str = DEFAULT_SPEED  # "exact": weights as loaded; "fast": see playground.speed
 
     def check(self) -> None:
         """Refuse values of the wrong type or out of range, naming the setting and the value."""
+        check_speed(self.speed)
         for name, kinds in _TYPES.items():
             value = getattr(self, name)
             if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
@@ -97,6 +106,8 @@ class Generation:
     total_s: float
     first_call: bool  # first run after load: includes one-off warm-up costs
     note: str | None = None
+    precision: str | None = None  # of the weights and activations that generated, e.g. "float32"
+    decode_method: str | None = None  # "eager" | "static KV cache" | "static KV cache, CUDA graph"
 
 
 @dataclass(frozen=True)
@@ -169,6 +180,25 @@ def stop_ids(lm: LoadedModel) -> set[int]:
 
 def stream(lm: LoadedModel, text: str, settings: GenerationSettings) -> Iterator[Update]:
     """Generate a continuation (decoder) or a target (encoder-decoder), one token at a time."""
+    decoding = start(lm, text, settings)
+    try:
+        while not decoding.done:
+            decoding.launch()
+            yield from decoding.collect()
+    finally:
+        decoding.close()
+
+
+def generate(lm: LoadedModel, text: str, settings: GenerationSettings) -> Generation:
+    """Run ``stream`` to the end and return the final result."""
+    for update in stream(lm, text, settings):
+        if update.result is not None:
+            return update.result
+    raise AssertionError("stream ended without a result")
+
+
+def start(lm: LoadedModel, text: str, settings: GenerationSettings) -> Decoding:
+    """Check the request and tokenize the prompt; nothing runs on the model yet."""
     settings.check()
     if lm.kind not in (Kind.DECODER, Kind.ENCODER_DECODER):
         raise PlaygroundError(f"{lm.label} is an {lm.kind.value}: it does not generate text.")
@@ -184,80 +214,180 @@ def stream(lm: LoadedModel, text: str, settings: GenerationSettings) -> Iterator
             f"{lm.label} reads at most {context:,} tokens; the prompt has {len(prompt.ids):,} and "
             f"{settings.max_new_tokens} new tokens were asked for. Shorten the prompt or lower max new tokens."
         )
-    yield from _decode(lm, prompt, settings)
+    return Decoding(lm, prompt, settings, decode_path(lm, settings.speed))
 
 
-def generate(lm: LoadedModel, text: str, settings: GenerationSettings) -> Generation:
-    """Run ``stream`` to the end and return the final result."""
-    for update in stream(lm, text, settings):
-        if update.result is not None:
-            return update.result
-    raise AssertionError("stream ended without a result")
+class TextStream:
+    """Detokenize one token at a time without decoding the whole output at every step.
+
+    Decodes a short window of recent tokens twice, before and after the new one, and emits the
+    difference (the method of text-generation servers): a leading space that a SentencePiece
+    decoder strips at the start of a text is kept, because the window starts a few tokens back.
+    Half of a multi-byte character is held back until the token that completes it arrives.
+    """
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.ids: list[int] = []
+        self.text = ""
+        self._prefix = 0  # window start
+        self._read = 0  # tokens already turned into text
+
+    def add(self, token: int) -> str:
+        self.ids.append(token)
+        decode = self.tokenizer.decode
+        before = decode(self.ids[self._prefix : self._read], skip_special_tokens=True)
+        after = decode(self.ids[self._prefix :], skip_special_tokens=True)
+        if len(after) <= len(before) or after.endswith("\ufffd"):
+            return ""
+        piece = after[len(before) :]
+        self._prefix, self._read = self._read, len(self.ids)
+        self.text += piece
+        return piece
 
 
-@torch.inference_mode()
-def _decode(lm: LoadedModel, prompt: Prompt, settings: GenerationSettings) -> Iterator[Update]:
-    model, device = lm.model, lm.device
-    generator = torch.Generator(device=device).manual_seed(settings.seed)
-    with _warm_lock:
-        first_call = model not in _warm
-        _warm.add(model)
-    stops = stop_ids(lm)
-    ids = torch.tensor([prompt.ids], device=device)
-    encoder_outputs = None
-    if lm.kind is Kind.ENCODER_DECODER:
-        encoder_outputs = model.get_encoder()(input_ids=ids)
-        start = model.generation_config.decoder_start_token_id
-        step_input = torch.tensor([[start if start is not None else lm.tokenizer.pad_token_id]], device=device)
-    else:
-        step_input = ids
-    generated: list[int] = []
-    text, reason, past = "", "max new tokens", None
-    t0 = time.perf_counter()
-    t_first = t0
-    for step in range(settings.max_new_tokens):
-        if encoder_outputs is not None:
+class Decoding:
+    """One generation between tokens.
+
+    ``launch`` runs the model on the pending input and picks the next token without reading it
+    back, so that on a GPU the steps of several models can be queued before any is waited for;
+    ``collect`` reads it (the one host sync per token, needed to stream and to stop) and returns
+    the updates to show. Each decoding samples from its own ``torch.Generator``: its tokens do not
+    depend on what runs beside it.
+    """
+
+    def __init__(self, lm: LoadedModel, prompt: Prompt, settings: GenerationSettings, path: DecodePath):
+        self.lm, self.prompt, self.settings, self.path = lm, prompt, settings, path
+        self.generator = torch.Generator(device=lm.device).manual_seed(settings.seed)
+        with _warm_lock:
+            self.first_call = path.model not in _warm
+            _warm.add(path.model)
+        self.stops = stop_ids(lm)
+        self.text = TextStream(lm.tokenizer)
+        self.generated: list[int] = []
+        self.done = False
+        self.reason = "max new tokens"
+        self._static = self._claim_static()
+        self._used_static = self._static is not None
+        self.note: str | None = None
+        self._keep: dict = {}
+        self._next: torch.Tensor | None = None
+        self._cache = None
+        self._encoder_outputs = None
+        self._start_id: int | None = None
+        self._t0 = self._t_first = 0.0
+
+    def _claim_static(self) -> StaticStep | None:
+        step = self.path.static
+        needed = len(self.prompt.ids) + self.settings.max_new_tokens
+        if step is None or needed > step.capacity or not step.lock.acquire(blocking=False):
+            return None  # no static step, too long for it, or another generation holds it: eager
+        return step
+
+    @torch.inference_mode()
+    def launch(self) -> None:
+        if self.done:
+            return
+        model, device, step = self.path.model, self.lm.device, len(self.generated)
+        if step == 0:
+            self._t0 = time.perf_counter()
+            logits = self._prefill(self.path.prompt_model, torch.tensor([self.prompt.ids], device=device))
+        elif self._static is not None:
+            logits = self._static.step(self._next, len(self.prompt.ids) + step - 1)
+        elif self._encoder_outputs is not None:
+            inputs = self._next if self._cache is not None else self._sequence(self._start_id)
             out = model(
-                encoder_outputs=encoder_outputs,
-                decoder_input_ids=step_input,
-                cache=past,
+                encoder_outputs=self._encoder_outputs, decoder_input_ids=inputs, cache=self._cache, use_cache=True
+            )
+            self._cache, logits = getattr(out, "cache", None), out.logits[:, -1, :]
+        else:
+            # Models without a KV cache (the original GPT) re-read the whole sequence each step.
+            inputs = self._next if self._cache is not None else self._sequence(*self.prompt.ids)
+            out = model(input_ids=inputs, cache=self._cache, use_cache=True, **self._keep)
+            self._cache, logits = getattr(out, "cache", None), out.logits[:, -1, :]
+        if step and model is not self.path.prompt_model and not bool(torch.isfinite(logits).all()):
+            logits = self._fall_back_to_exact()
+        self._next = pick_next(logits, self.settings, self.generator)
+
+    def _sequence(self, *start: int) -> torch.Tensor:
+        return torch.tensor([[*start, *self.generated]], device=self.lm.device)
+
+    def _fall_back_to_exact(self) -> torch.Tensor:
+        """A 16-bit product overflowed (``playground.half``): reread everything in float32 and go on."""
+        self._release_static()
+        self.path = DecodePath(self.lm.model, self.lm.model, self.lm.facts.dtype, "eager")
+        self.note = "A float16 product overflowed; this output was finished with the float32 weights."
+        ids = torch.tensor([self.prompt.ids + self.generated], device=self.lm.device)
+        return self._prefill(self.lm.model, ids)
+
+    def _prefill(self, model, ids: torch.Tensor) -> torch.Tensor:
+        self._keep = {"logits_to_keep": 1} if keeps_logits(model) else {}
+        if self._static is not None:
+            return self._static.prefill(ids, model)
+        if self.lm.kind is Kind.ENCODER_DECODER:
+            self._encoder_outputs = model.get_encoder()(input_ids=ids)
+            start_id = model.generation_config.decoder_start_token_id
+            self._start_id = start_id if start_id is not None else self.lm.tokenizer.pad_token_id
+            out = model(
+                encoder_outputs=self._encoder_outputs,
+                decoder_input_ids=torch.tensor([[self._start_id]], device=ids.device),
                 use_cache=True,
             )
         else:
-            out = model(input_ids=step_input, cache=past, use_cache=True)
-        past = getattr(out, "cache", None)
-        next_id = pick_next(out.logits[:, -1, :], settings, generator)
-        token = int(next_id.item())  # the one host sync per token, needed to stream and to stop
-        if step == 0:
-            t_first = time.perf_counter()
-        if token in stops:
-            reason = "end of sequence"
-            break
-        generated.append(token)
-        # Models without a KV cache (the original GPT) re-read the whole sequence each step.
-        step_input = next_id if past is not None else torch.cat([step_input, next_id], dim=-1)
-        decoded = lm.tokenizer.decode(generated, skip_special_tokens=True)
-        if not decoded.endswith("\ufffd"):  # hold back half a multi-byte character until it completes
-            piece, text = decoded[len(text) :], decoded
-            if piece:
-                yield Update(piece, text, len(generated))
-    total = time.perf_counter() - t0
-    text = lm.tokenizer.decode(generated, skip_special_tokens=True)
-    note = None
-    if not generated:
-        note = "The model stopped at once: its first token was end-of-sequence."
-        if lm.kind is Kind.DECODER and lm.facts.chat_template and not prompt.chat_template:
-            note += " It is a chat model: try it with its chat template."
-    rate = tokens_per_second(len(generated) - 1, total - (t_first - t0)) if len(generated) > 1 else 0.0
-    result = Generation(
-        text,
-        prompt,
-        len(generated),
-        reason,
-        t_first - t0,
-        rate,
-        total,
-        first_call,
-        note,
-    )
-    yield Update("", text, len(generated), result)
+            out = model(input_ids=ids, use_cache=True, **self._keep)
+        self._cache = getattr(out, "cache", None)
+        return out.logits[:, -1, :]
+
+    def collect(self) -> list[Update]:
+        if self.done or self._next is None:
+            return []
+        token = int(self._next.item())
+        if not self.generated and self._t_first == 0.0:
+            self._t_first = time.perf_counter()
+        if token in self.stops:
+            self.reason = "end of sequence"
+            return [self._finish()]
+        self.generated.append(token)
+        piece = self.text.add(token)
+        updates = [Update(piece, self.text.text, len(self.generated))] if piece else []
+        if len(self.generated) >= self.settings.max_new_tokens:
+            updates.append(self._finish())
+        return updates
+
+    def close(self) -> None:
+        """Free what the decoding holds (its cache; the static step, for the next generation)."""
+        self._release_static()
+        self._cache = self._encoder_outputs = None
+
+    def _release_static(self) -> None:
+        if self._static is not None:
+            self._static.lock.release()
+            self._static = None
+
+    def _finish(self) -> Update:
+        self.done = True
+        self.close()
+        lm, generated = self.lm, self.generated
+        total = time.perf_counter() - self._t0
+        text = lm.tokenizer.decode(generated, skip_special_tokens=True)
+        note = self.note
+        if not generated:
+            note = "The model stopped at once: its first token was end-of-sequence."
+            if lm.kind is Kind.DECODER and lm.facts.chat_template and not self.prompt.chat_template:
+                note += " It is a chat model: try it with its chat template."
+        first = self._t_first - self._t0
+        rate = tokens_per_second(len(generated) - 1, total - first) if len(generated) > 1 else 0.0
+        result = Generation(
+            text,
+            self.prompt,
+            len(generated),
+            self.reason,
+            first,
+            rate,
+            total,
+            self.first_call,
+            note,
+            self.path.precision,
+            self.path.method if self._used_static else "eager",
+        )
+        return Update("", text, len(generated), result)

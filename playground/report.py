@@ -26,6 +26,7 @@ COLUMNS = {
     "weights": "MB",
     "memory growth": "MB",
     "dtype": "",
+    "decoded with": "",
 }
 
 
@@ -56,6 +57,8 @@ def metric_row(result: Result) -> dict:
         "weights": _round(facts.weight_bytes / 1e6, 1) if facts else None,
         "memory growth": _round(result.memory_growth_bytes / 1e6, 1) if result.memory_growth_bytes else None,
         "dtype": facts.dtype if facts else "",
+        # The fast path may decode with other weights than the ones loaded (playground.speed).
+        "decoded with": (gen.precision or "") if gen else "",
     }
 
 

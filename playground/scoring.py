@@ -116,7 +116,7 @@ def score_causal(lm: LoadedModel, text: str, window: int | None = None, stride: 
     plan = window_plan(len(sequence), window, stride)
     nll = torch.zeros(len(sequence))
     rank = torch.zeros(len(sequence), dtype=torch.long)
-    vocab = lm.model.get_output_embeddings().weight.shape[0] if lm.model.get_output_embeddings() else 50_000
+    vocab = _vocab_size(lm.model)
     batch_size = max(1, LOGITS_BUDGET_BYTES // (window * vocab * 4))
     for i in range(0, len(plan), batch_size):
         _score_windows(lm, sequence, plan[i : i + batch_size], nll, rank)
@@ -153,6 +153,15 @@ def score_causal(lm: LoadedModel, text: str, window: int | None = None, stride: 
         lm.facts.dtype,
         note,
     )
+
+
+def _vocab_size(model) -> int:
+    """Rows of the output layer (a quantized layer's weight is a method, not a tensor), else the config's."""
+    weight = getattr(model.get_output_embeddings(), "weight", None)
+    if isinstance(weight, torch.Tensor):
+        return weight.shape[0]
+    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    return getattr(config, "vocab_size", None) or 50_000
 
 
 def _logits(model, batch: torch.Tensor, keep: int) -> torch.Tensor:
