@@ -18,6 +18,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from playground.presets import Preset, PresetModel
+from tests.tiny_heads import TinyModels
 
 CORPUS = [
     "The capital of France is Paris, and the capital of Italy is Rome.",
@@ -54,8 +55,19 @@ def tiny_tokenizer(vocab_size: int = 300) -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token=END, eos_token=END)
 
 
+HEADS = {
+    "tiny-gpt2-b": ("GPT-2", "causal"),  # a second decoder whose byte-level BPE learnt another vocabulary
+    "tiny-bert-classifier": ("BERT", "sequence"),
+    "tiny-bert-ner": ("BERT", "token"),
+    "tiny-bert-qa": ("BERT", "qa"),
+    "tiny-t5": ("T5", "seq2seq"),
+}
+"""Lecture-table models from ``tiny_heads``: name -> (family, head)."""
+
+
 def build_tiny_models(folder: Path) -> dict[str, str]:
-    """A tiny GPT-2 and a tiny Llama-like chat decoder, saved as folders; name -> folder path."""
+    """A tiny GPT-2, a tiny Llama-like chat decoder and the ``HEADS`` models, saved as folders;
+    name -> folder path."""
     torch.manual_seed(0)
     tokenizer = tiny_tokenizer()
     end = tokenizer.convert_tokens_to_ids(END)
@@ -81,11 +93,13 @@ def build_tiny_models(folder: Path) -> dict[str, str]:
         paths[name] = str(target)
     (folder / "not-a-model").mkdir()
     paths["not-a-model"] = str(folder / "not-a-model")
+    heads = TinyModels(folder / "heads")
+    paths |= {name: str(heads.folder(family, head)) for name, (family, head) in HEADS.items()}
     return paths
 
 
 def tiny_presets(paths: dict[str, str]) -> dict[str, Preset]:
-    """Two presets over the tiny models, as the page's model sets."""
+    """The page's model sets over the tiny models: two plain ones, and stand-ins for the lecture presets."""
     prompts = ["The capital of France is", "A cat sat on the mat."]
     pair = Preset(
         name="tiny-pair",
@@ -101,13 +115,61 @@ def tiny_presets(paths: dict[str, str]) -> dict[str, Preset]:
         purpose="GPT-2, a chat Llama with and without its template.",
         models=[
             PresetModel(paths["tiny-gpt2"]),
-            PresetModel(paths["tiny-llama-chat"], use_chat_template=True),
-            PresetModel(paths["tiny-llama-chat"], use_chat_template=False),
+            PresetModel(paths["tiny-llama-chat"], use_chat_template=True, note="With its chat template."),
+            PresetModel(paths["tiny-llama-chat"], use_chat_template=False, note="Plain text."),
         ],
         prompts=["Explain in two sentences why the sky is blue.", *prompts],
+        notes="Look at the prompt each column read: the template wraps the question in turns.",
         offline=True,
     )
-    return {"tiny-pair": pair, "tiny-trio": trio}
+    lecture = Preset(
+        name="tiny-lecture",
+        title="Tiny lecture",
+        purpose="Two decoders with different tokenizers next to an entity tagger.",
+        models=[
+            PresetModel(
+                paths["tiny-gpt2"],
+                note="Byte-level BPE.",
+                training="About 2 billion tokens of made-up text.",
+                source="the test suite",
+            ),
+            PresetModel(
+                paths["tiny-gpt2-b"],
+                note="Byte-level BPE with another vocabulary.",
+                training="The number of training tokens was not published.",
+                source="the test suite",
+            ),
+            PresetModel(paths["tiny-bert-ner"], note="WordPiece; tags entities."),
+        ],
+        # short enough for the second GPT-2's 64-token window with the default 48 new tokens
+        prompts=["Marie Curie was born in Warsaw."],
+        notes="What to look for: how each tokenizer cuts the names, and where the two decoders disagree.",
+        offline=True,
+    )
+    decoding = Preset(
+        name="decoding",
+        title="Tiny decoding",
+        purpose="One tiny decoder, greedy and sampled.",
+        models=[PresetModel(paths["tiny-llama-chat"]), PresetModel(paths["tiny-llama-chat"])],
+        prompts=["The capital of France is"],
+        notes="What to look for: greedy takes the top row of the next-token view; sampling draws from the rest.",
+        offline=True,
+    )
+    tasks = Preset(
+        name="tiny-tasks",
+        title="Tiny tasks",
+        purpose="A classifier, an extractive QA reader and T5 answering the same question.",
+        models=[
+            PresetModel(paths["tiny-bert-classifier"]),
+            PresetModel(paths["tiny-bert-qa"]),
+            PresetModel(paths["tiny-t5"]),
+        ],
+        prompts=["Marie Curie was born in Warsaw and later worked in Paris."],
+        target="Where was Marie Curie born?",
+        task="generative_qa",
+        offline=True,
+    )
+    return {p.name: p for p in (pair, trio, lecture, decoding, tasks)}
 
 
 def free_port() -> int:
@@ -129,6 +191,7 @@ def launch_page(tmp: Path, paths: dict[str, str]):
         prevent_thread_lock=True,
         quiet=True,
         **app.launch_options(),
+        **app.serving_options(),
     )
     return demo, url.rstrip("/")
 
@@ -141,3 +204,27 @@ def wait_until_idle(timeout: float = 60.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("the model worker threads did not finish")
         time.sleep(0.1)
+
+
+def run_args(models: list[str], prompt: str, preset: str = "tiny-pair", **overrides) -> dict:
+    """Keyword arguments of the /run endpoint (the page's inputs, in the page's defaults)."""
+    values = {
+        "preset": preset,
+        "model_1": models[0],
+        "model_2": models[1] if len(models) > 1 else "",
+        "model_3": models[2] if len(models) > 2 else "",
+        "prompt": prompt,
+        "target": "",
+        "max_new_tokens": 12,
+        "decoding": "Greedy",
+        "temperature": 0.8,
+        "top_p": 0.95,
+        "seed": 0,
+        "chat_template": "Auto",
+        "projector": False,
+        "task": "",
+        "source_lang": "",
+        "target_lang": "",
+        "column_decoding": "Same for every column",
+    }
+    return values | overrides

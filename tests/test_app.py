@@ -2,7 +2,8 @@
 
 The run endpoint is the one the page's Run button uses; its outputs are, in order, the three
 model columns, the run status, the facts card, the input guide, the metrics table, the notes on
-missing metrics, the charts, the token view, the JSON and CSV downloads and the share link.
+missing metrics, the charts, the size chart, the tokenizer and surprise views, the JSON and CSV
+downloads and the share link. The teaching views have their own tests in test_teaching_ui.py.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from playground import report, share, views
+from playground import report, share, views_facts
 from playground.limits import Limits
 from tests.conftest_app import build_tiny_models, launch_page, tiny_presets, wait_until_idle
+from tests.conftest_app import run_args as page_run_args
 
 COLUMNS = slice(0, 3)
-STATUS, FACTS, GUIDE, METRICS, MISSING, CHARTS, TOKENS, JSON_FILE, CSV_FILE, LINK = range(3, 13)
+STATUS, FACTS, GUIDE, METRICS, MISSING, CHARTS, SIZE, TOKENIZERS, SURPRISE, JSON_FILE, CSV_FILE, LINK = range(3, 15)
 PROMPT = "The capital of France is"
 MAX_PROMPT_CHARS = Limits().max_prompt_chars
 
@@ -52,24 +54,17 @@ def client(page) -> Client:
     return Client(page[0], verbose=False)
 
 
+LECTURE = ("task", "source_lang", "target_lang", "column_decoding")
+
+
+def settings_args(models: list[str], prompt: str = PROMPT, **overrides) -> dict:
+    """Keyword arguments of the endpoints that take the share-link settings (/load_models, /share_link)."""
+    return {k: v for k, v in run_args(models, prompt, **overrides).items() if k not in LECTURE}
+
+
 def run_args(models: list[str], prompt: str = PROMPT, **overrides) -> dict:
     """Keyword arguments of the /run endpoint (the page's inputs)."""
-    values = {
-        "preset": "tiny-pair",
-        "model_1": models[0],
-        "model_2": models[1] if len(models) > 1 else "",
-        "model_3": models[2] if len(models) > 2 else "",
-        "prompt": prompt,
-        "target": "",
-        "max_new_tokens": 12,
-        "decoding": "Greedy",
-        "temperature": 0.8,
-        "top_p": 0.95,
-        "seed": 0,
-        "chat_template": "Auto",
-        "projector": False,
-    }
-    return values | overrides
+    return page_run_args(models, prompt, **overrides)
 
 
 def value(output):
@@ -148,8 +143,9 @@ def test_finished_run_fills_metrics_charts_tokens_and_facts(client, tiny):
     assert final[COLUMNS][2]["visible"] is False
     assert value(final[STATUS]).startswith("Finished")
     assert value(final[CHARTS]).count('class="pg-chart"') == 5
-    tokens = value(final[TOKENS])
-    assert tokens.count('class="pg-tok-row"') == 2 and "surprisal" in tokens and "rank" in tokens
+    tokens, surprise = value(final[TOKENIZERS]), value(final[SURPRISE])
+    assert tokens.count('class="pg-blk"') >= 5 and "bits per byte" in tokens
+    assert "surprisal" in surprise and "rank" in surprise
     assert "continues the prompt" in value(final[GUIDE])
     facts = value(final[FACTS])
     rows = {name.strip(): cells for name, cells in re.findall(r'<th scope="row">([^<]+).*?</th>(.*?)</tr>', facts)}
@@ -279,25 +275,29 @@ def test_a_seed_reproduces_sampled_outputs(client, tiny):
 
 def test_load_models_shows_facts_and_reports_each_model(client, tiny):
     facts, guide, status_md = client.predict(
-        **run_args([tiny["tiny-gpt2"], tiny["tiny-llama-chat"], tiny["not-a-model"]]), api_name="/load_models"
+        **settings_args([tiny["tiny-gpt2"], tiny["tiny-llama-chat"], tiny["not-a-model"]]), api_name="/load_models"
     )
-    assert facts.count('<th scope="row">') == len(views.FACT_ROWS)
+    assert facts.count('<th scope="row">') == len(views_facts.FACT_ROWS)
     assert "holds no model" in facts and "holds no model" in status_md
     assert "continues the prompt" in guide
 
 
 def test_choosing_a_preset_fills_slots_prompt_and_examples(client, tiny):
     out = client.predict("tiny-trio", api_name="/select_preset")
-    m1, m2, m3, info, prompt, target, examples, template = out
+    m1, m2, m3, info, prompt, target, examples, template, notes, task, source, target_lang, columns = out
     preset = tiny_presets(tiny)["tiny-trio"]
     assert [m1, m2, m3] == [m.id for m in preset.models]
-    assert prompt == preset.prompts[0] and template == "Auto"
+    assert value(prompt) == preset.prompts[0] and template == "Auto"
+    assert notes.startswith("**What to look for:**") and preset.notes in notes
+    assert (task, source, target_lang, columns) == ("", "", "", "Same for every column")
     assert [s[0] for s in examples["samples"]] == preset.prompts
     assert "without its chat template" in info
 
 
 def test_share_link_carries_the_settings(client, tiny):
-    args = run_args([tiny["tiny-gpt2"], tiny["tiny-llama-chat"]], prompt="Why & how?", seed=42, decoding="Sampling")
+    args = settings_args(
+        [tiny["tiny-gpt2"], tiny["tiny-llama-chat"]], prompt="Why & how?", seed=42, decoding="Sampling"
+    )
     link = client.predict(**args, api_name="/share_link")
     parts = urlsplit(link)
     assert parts.scheme == "http" and parts.netloc
@@ -317,6 +317,46 @@ def test_a_broken_link_falls_back_to_defaults_and_says_why(tiny):
 
 def test_text_from_users_and_models_is_escaped(client, tiny):
     final = run(client, **run_args([tiny["tiny-gpt2"], tiny["tiny-llama-chat"]], prompt="<b>bold</b> ${x}"))[-1]
-    for part in [*(value(c) for c in final[COLUMNS][:2]), value(final[TOKENS])]:
-        assert "<b>" not in part and "${" not in part
-    assert "&lt;" in value(final[TOKENS]) and "&lt;b&gt;bold&lt;/b&gt; &#36;&#123;x&#125;" in value(final[COLUMNS][0])
+    for part in [*(value(c) for c in final[COLUMNS][:2]), value(final[TOKENIZERS]), value(final[SURPRISE])]:
+        assert "<b>bold" not in part and "${" not in part
+    assert "&lt;" in value(final[TOKENIZERS]) and "&lt;" in value(final[SURPRISE])
+    assert "&lt;b&gt;bold&lt;/b&gt; &#36;&#123;x&#125;" in value(final[COLUMNS][0])
+
+
+# --- what the server allows beyond the page's events (README, Security) -------------------------
+
+
+def test_the_server_takes_no_uploads_and_has_no_monitoring(page):
+    import httpx
+
+    url = page[0]
+    upload = httpx.post(f"{url}/gradio_api/upload", files={"files": ("a.txt", b"x" * 4096)}, timeout=30)
+    assert upload.status_code == 413, upload.text[:200]
+    for path in ("/monitoring", "/monitoring/summary"):
+        assert httpx.get(url + path, timeout=30).status_code in (403, 404), path
+    for path in ("/gradio_api/file=/etc/passwd", "/gradio_api/file=app.py"):
+        assert httpx.get(url + path, timeout=30).status_code in (403, 404), path
+
+
+def test_compare_refuses_sampling_given_as_text(client, tiny):
+    with pytest.raises(AppError, match="sampling must be true or false"):
+        client.predict(
+            model_1=tiny["tiny-gpt2"], model_2=tiny["tiny-gpt2"], prompt=PROMPT, sampling="false", api_name="/compare"
+        )
+
+
+def test_old_exports_are_pruned_and_fresh_ones_kept(client, tiny, page):
+    import os
+
+    import app
+
+    exports = page[1] / "exports"
+    exports.mkdir(exist_ok=True)
+    old, fresh = exports / "old-run", exports / "fresh-run"
+    for folder in (old, fresh):
+        folder.mkdir(exist_ok=True)
+        (folder / "comparison.json").write_text("{}")
+    hours_ago = time.time() - app.EXPORT_SECONDS - 60
+    os.utime(old, (hours_ago, hours_ago))
+    run(client, **run_args([tiny["tiny-gpt2"], tiny["tiny-llama-chat"]], max_new_tokens=2))
+    assert not old.exists() and fresh.exists()

@@ -1,6 +1,7 @@
 """The page in a real headless Chromium: what a lecturer clicks, and what the room sees.
 
-Screenshots of a finished comparison and of projector mode are written to test-artifacts/.
+Screenshots of a finished comparison, of projector mode and of each teaching point
+(point-<n>-<name>.png) are written to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -64,8 +65,15 @@ def choose_preset(page: Page, title: str) -> None:
 
 
 def run_and_wait(page: Page, timeout: float = 60_000) -> None:
+    status = page.locator("#pg-run-status")
+    status.evaluate("e => e.querySelectorAll('p').forEach(p => p.remove())")  # an earlier run's "Finished"
     page.locator("#pg-run").click()
-    expect(page.locator("#pg-run-status")).to_contain_text(FINISHED, timeout=timeout)
+    expect(status).to_contain_text(FINISHED, timeout=timeout)
+
+
+def open_tab(page: Page, name: str) -> None:
+    page.get_by_role("tab", name=name, exact=True).click()
+    expect(page.get_by_role("tab", name=name, exact=True)).to_have_attribute("aria-selected", "true")
 
 
 def badges(page: Page) -> list[str]:
@@ -96,15 +104,17 @@ def test_a_comparison_from_preset_to_metrics(page: Page, served):
         expect(page.locator(f"#pg-col-{slot} .pg-output")).not_to_be_empty()
     expect(page.locator("#pg-col-2")).to_contain_text("tiny-llama-chat (chat template)")
     expect(page.locator("#pg-col-3")).to_contain_text("tiny-llama-chat (plain prompt)")
+    open_tab(page, "Size & metrics")
     rows = page.locator("#pg-metrics tbody tr")
     expect(rows).to_have_count(3)
     for row in range(3):
         expect(rows.nth(row)).to_contain_text("done")
         expect(rows.nth(row)).to_contain_text(re.compile(r"\d+\.\d+"))
     expect(page.locator("#pg-charts .pg-chart")).to_have_count(5)
-    expect(page.locator("#pg-tokens .pg-tok-row")).to_have_count(3)
-    first_token = page.locator("#pg-tokens .pg-tok").first
+    open_tab(page, "Surprise")
+    first_token = page.locator("#pg-surprise .pg-cell").first
     assert re.search(r"surprisal [\d.]+ bits", first_token.get_attribute("title"))
+    open_tab(page, "Outputs")
     assert len(list(exports.glob("*"))) == runs_before + 1
     with page.expect_download() as download:
         page.locator("#pg-json").click()
@@ -130,6 +140,7 @@ def test_errors_show_where_they_belong_and_nothing_keeps_spinning(page: Page, se
     assert badges(page) == ["done", "error"]
     expect(page.locator("#pg-col-1 .pg-output")).not_to_be_empty()
     expect(page.locator("#pg-col-2 .pg-error")).to_contain_text("holds no model")
+    open_tab(page, "Size & metrics")
     expect(page.locator("#pg-missing")).to_contain_text("holds no model")
 
 
@@ -167,11 +178,13 @@ def test_a_share_link_reopens_the_same_settings(page: Page, browser: Browser, se
     prompt_box(page).fill("Why is the sea salty? & other questions")
     page.locator("#pg-settings").get_by_text("Generation settings").click()
     page.locator("#pg-seed input").fill("1234")
+    page.locator("#pg-seed input").press("Tab")  # a number box sends its value when it loses focus
     page.get_by_text("Sampling", exact=True).click()
     page.locator("#pg-make-link").click()
     share = page.locator("#pg-share textarea")
     expect(share).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/\?preset=tiny-trio"))
     link = share.input_value()
+    assert "seed=1234" in link and "decoding=Sampling" in link
 
     other = browser.new_context(viewport=VIEWPORT).new_page()
     other.goto(link)
@@ -204,3 +217,99 @@ def test_changing_preset_or_closing_the_tab_mid_run_leaves_the_page_usable(page:
     run_and_wait(fresh, timeout=60_000)
     assert badges(fresh) == ["done", "done"]
     fresh.context.close()
+
+
+def point(page: Page, number: int, name: str) -> None:
+    """A screenshot of what the room sees for one teaching point: the results, scrolled to the top."""
+    page.locator("#pg-run-status").evaluate("e => e.scrollIntoView({block: 'start'})")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"point-{number}-{name}.png")
+
+
+def test_a_lecture_through_every_teaching_view(page: Page, served):
+    url, paths, _ = served
+    page.goto(url + "/?projector=1")  # a lecture is on a projector
+    expect(page.locator("#pg-projector input")).to_be_checked(timeout=20_000)
+
+    choose_preset(page, "Tiny lecture")
+    expect(page.locator("#pg-notes")).to_contain_text("how each tokenizer cuts the names")
+    expect(model_box(page, 3)).to_have_value(paths["tiny-bert-ner"])
+    run_and_wait(page)
+    ner = page.locator("#pg-col-3")
+    expect(page.locator("#pg-col-1 .pg-sees")).to_contain_text("each token sees only the tokens before it")
+    expect(ner.locator(".pg-sees")).to_contain_text("every token gets a label")
+    marked = ner.locator(".pg-task[data-task=ner] .pg-marked")
+    expect(marked).to_contain_text("Warsaw")  # the whole text, entities marked in it with type and score
+    expect(marked.locator("mark.pg-ent").first).to_contain_text(re.compile(r"(PER|LOC) \d+%"))
+    point(page, 1, "model-types")
+
+    open_tab(page, "Size & metrics")
+    expect(page.locator("#pg-size .pg-size-panel")).to_have_count(2)  # perplexity, bits per byte
+    for panel in page.locator("#pg-size .pg-size-panel").all():
+        expect(panel.locator("circle")).to_have_count(2)  # the two decoders; the tagger has no perplexity
+    expect(page.locator("#pg-size .pg-warn")).to_contain_text("compare bits per byte")
+    point(page, 2, "size")
+
+    open_tab(page, "Tokenizers")
+    expect(page.locator("#pg-tokens .pg-why")).to_contain_text("bits per byte")
+    expect(page.locator("#pg-tokens .pg-counts tbody tr")).to_have_count(3)
+    prompt = prompt_box(page).input_value()
+    rows = page.locator("#pg-tokens .pg-blk").evaluate_all(
+        "blocks => [0, 1, 2].map(m => blocks.map(b => b.children[m].textContent).join(''))"
+    )
+    assert rows == [prompt] * 3, "each model's row should spell out the same characters"
+    starts = [page.locator(f"#pg-tokens .pg-blk > :nth-child({m}).pg-start").count() for m in (1, 2, 3)]
+    assert len(set(starts)) > 1, "three tokenizers cut the text into the same number of tokens"
+    point(page, 3, "tokenizers")
+
+    open_tab(page, "Surprise")
+    expect(page.locator("#pg-surprise .pg-grid").first.locator(".pg-blk").first.locator(".pg-cell")).to_have_count(2)
+    expect(page.locator("#pg-surprise .pg-hot-table tbody tr").first).to_be_visible()
+    expect(page.locator("#pg-surprise .pg-bucket-row")).to_have_count(2)
+    expect(page.locator("#pg-surprise")).to_contain_text("Not scored over this text")
+    point(page, 6, "surprise")
+
+    open_tab(page, "Next token")  # filled after the run, at the end of the prompt
+    expect(page.locator("#pg-next .pg-next")).to_have_count(3)
+    expect(page.locator("#pg-next .pg-cands")).to_have_count(2)
+    expect(page.locator("#pg-next")).to_contain_text("writes text")
+    position = page.locator("#pg-position input[type=number]")
+    position.fill("11")
+    position.press("Enter")
+    page.locator("#pg-next-show").click()
+    expect(page.locator("#pg-next .pg-next-where")).to_contain_text("after position 11")
+    expect(page.locator("#pg-next .pg-caret-text")).to_have_text(re.compile(r"^Marie Curie▍"))
+
+    page.locator("#pg-load").click()  # the facts card opens with the training facts and the cost
+    expect(page.get_by_role("tab", name="Facts & cost", exact=True)).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#pg-facts tbody tr").first).to_contain_text("decoder")
+    cost = page.locator("#pg-cost tbody")
+    expect(cost.locator("tr", has_text="training data")).to_contain_text("About 2 billion tokens", timeout=15_000)
+    tokens = cost.locator("tr", has_text="training tokens D").locator("td")
+    published = re.compile(r"2\.0 B \(published\)")
+    expect(tokens).to_have_text([published, re.compile("not published"), re.compile("not published")])
+    wall_clock = cost.locator("tr", has_text="wall clock").locator("td").first
+    expect(wall_clock).to_contain_text(re.compile(r"\d (seconds|minutes|hours|days)"))
+    point(page, 7, "facts-and-cost")
+
+    choose_preset(page, "Tiny trio")  # base vs instruct: the same network with and without its template
+    expect(page.get_by_role("tab", name="Outputs", exact=True)).to_have_attribute("aria-selected", "true")
+    expect(model_box(page, 3)).to_have_value(paths["tiny-llama-chat"])
+    run_and_wait(page)
+    expect(page.locator("#pg-col-2 details.pg-prompt[open] pre")).to_contain_text("<|user|>")
+    expect(page.locator("#pg-col-3 details.pg-prompt:not([open])")).to_have_count(1)
+    point(page, 4, "base-vs-instruct")
+
+    choose_preset(page, "Tiny decoding")  # greedy and sampled side by side, and the next-token view
+    expect(page.get_by_role("tab", name="Next token", exact=True)).to_have_attribute("aria-selected", "true")
+    top_k = page.locator("#pg-next-k input[type=number]")
+    top_k.fill("3")
+    top_k.press("Enter")
+    run_and_wait(page)
+    expect(page.locator("#pg-next .pg-next")).to_have_count(1)  # the same model twice is shown once
+    expect(page.locator("#pg-next .pg-cand.pg-cut").first).to_be_visible()
+    expect(page.locator("#pg-next .pg-next-summary")).to_contain_text("picks among 3 tokens")
+    point(page, 5, "decoding")
+    open_tab(page, "Outputs")
+    expect(page.locator("#pg-col-1")).to_contain_text("(greedy)")
+    expect(page.locator("#pg-col-2")).to_contain_text("(sampled")

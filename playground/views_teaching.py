@@ -1,0 +1,121 @@
+"""Teaching views that explain why models differ: what each architecture sees and suits, the
+preset's "what to look for", and the next-token distribution with what sampling cuts away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from playground.distribution import Distribution
+from playground.kinds import Kind
+from playground.presets import Preset
+from playground.views_common import colour, esc, model_name, percent
+
+SUITS = {
+    Kind.DECODER: "writing on: continuation, chat, code; scores text left to right",
+    Kind.ENCODER_DECODER: "rewriting an input: translation, summaries, generative QA",
+    Kind.MASKED_LM: "filling blanks; fine-tuned, it classifies, tags entities and extracts answers",
+    Kind.ENCODER: "similarity, search and clustering of sentences",
+    Kind.CLASSIFIER: "labelling a whole text (sentiment, topic)",
+    Kind.TOKEN_CLASSIFIER: "labelling each word (named entities)",
+    Kind.QUESTION_ANSWERING: "extractive QA: pointing at the answer inside a text",
+}
+"""What each kind of model is good for, one line for a column."""
+
+VIEWS = {"gpt2-sizes": "size", "tokenizers": "tokens", "decoding": "next", "surprise": "surprise"}
+VIEWS["facts-and-cost"] = "facts"
+"""Preset name -> the results tab that makes its point; other presets open on the outputs."""
+
+
+def kind_note(kind: str) -> str:
+    """One line per column: what the architecture sees, and which tasks suit it."""
+    try:
+        known = Kind(kind)
+    except ValueError:
+        return ""
+    return f'<div class="pg-sees"><b>Sees:</b> {esc(known.sees)}.<br><b>Suits:</b> {esc(SUITS[known])}.</div>'
+
+
+def preset_view(preset: Preset) -> str:
+    """The tab a preset opens on."""
+    return VIEWS.get(preset.name, "outputs")
+
+
+def preset_notes(preset: Preset) -> str:
+    """Markdown beside the results: what the lecturer wants the room to look for."""
+    notes = preset.notes or preset.purpose
+    heading = "what to look for:"
+    if notes.lower().startswith(heading):
+        notes = notes[len(heading) :].strip()
+    return f"**What to look for:** {notes}"
+
+
+# --- the next token -------------------------------------------------------------------------
+
+
+def caret_text(text: str, position: int) -> str:
+    """The text with a caret where the model stops reading; the rest greyed out."""
+    return (
+        f'<div class="pg-caret-text">{esc(text[:position])}<span class="pg-caret" title="next token here">▍</span>'
+        f'<span class="pg-after">{esc(text[position:])}</span></div>'
+    )
+
+
+def shown_token(text: str) -> str:
+    """A candidate as students can read it: a leading space as ␣, a newline as ↵, a byte as <byte>."""
+    if text == "\ufffd":
+        return "<part of a character>"
+    return text.replace(" ", "␣").replace("\n", "↵") or "∅"
+
+
+def next_token_view(
+    text: str, position: int, labels: Sequence[str], views: Sequence[Distribution | str], settings: str
+) -> str:
+    """Per model: the top candidates with their probability, what temperature makes of it, and the
+    part that top-k and top-p cut away (shaded), with the cut mass and the effective choices.
+
+    ``views`` holds a Distribution per model, or the reason it has none (an encoder, not loaded).
+    """
+    panels = []
+    for i, (label, view) in enumerate(zip(labels, views, strict=True)):
+        head = f'<div class="pg-next-head">{model_name(i, label)}'
+        if isinstance(view, str):
+            reason = f'<p class="pg-empty">{esc(view)}</p>'
+            panels.append(f'<div class="pg-next" style="--pg-accent:{colour(i)}">{head}</div>{reason}</div>')
+            continue
+        start = f" after {esc(view.document_start)}" if view.document_start else ""
+        head += f'<span class="pg-next-context">reads {view.context_tokens} tokens{start}</span></div>'
+        rows = "".join(_candidate_row(c) for c in view.candidates)
+        summary = (
+            f"Sampling cut away <b>{percent(view.cut_probability)}</b> of the probability and picks among "
+            f"<b>{view.kept_tokens:,}</b> tokens. Uncertainty: {view.entropy_bits:.2f} bits, as unsure as "
+            f"<b>{view.effective_choices:,.1f}</b> equally likely tokens."
+        )
+        note = f'<div class="pg-note">{esc(view.note)}</div>' if view.note else ""
+        panels.append(
+            f'<div class="pg-next" style="--pg-accent:{colour(i)}">{head}<div class="pg-next-summary">{summary}</div>'
+            '<table class="pg-cands"><thead><tr><th>next token</th><th>p</th>'
+            "<th>after temperature</th><th>sampling picks</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>{note}</div>"
+        )
+    legend = (
+        '<p class="pg-legend-line">p: the model\'s probability. Bars: after temperature. '
+        '<span class="pg-cut-key">Shaded</span>: cut by top-k or top-p, so sampling never picks it. '
+        "Greedy decoding always takes the first row.</p>"
+    )
+    return (
+        f'<div class="pg-nexts"><div class="pg-next-where">Next token after position {position} · {esc(settings)}'
+        f'{caret_text(text, position)}</div>{legend}<div class="pg-next-grid">{"".join(panels)}</div></div>'
+    )
+
+
+def _candidate_row(c) -> str:
+    cut = " pg-cut" if c.cut else ""
+    return (
+        f'<tr class="pg-cand{cut}" title="{esc(c.token)} (id {c.token_id})">'
+        f'<td class="pg-cand-token">{esc(shown_token(c.text))}</td><td>{percent(c.probability)}</td>'
+        f'<td class="pg-cand-bar"><span class="pg-bar-track"><span class="pg-bar" '
+        f'style="width:{max(1.0, 100 * c.tempered_probability):.1f}%"></span></span>'
+        f"<span>{percent(c.tempered_probability)}</span></td>"
+        f"<td>{'cut' if c.cut else percent(c.sampling_probability)}</td></tr>"
+    )
