@@ -78,7 +78,7 @@ def parse_reference(text: str) -> ModelRef:
             f"'{_shorten(text)}' is not a valid model id: use 'owner/name' (letters, digits, '-', '_', '.'), "
             f"a local folder, or one of the {_offline_hint()}"
         )
-    if revision and not _REVISION.match(revision):
+    if revision and (not _REVISION.match(revision) or ".." in revision):
         raise PlaygroundError(f"'{_shorten(revision)}' is not a valid revision: use a branch, tag or commit hash.")
     return ModelRef("hub", repo, revision or None)
 

@@ -50,6 +50,12 @@ def test_invalid_references_get_a_message_that_says_what_to_type(text):
     assert any(word in str(error.value) for word in ("model id", "No model", "does not exist", "Folder"))
 
 
+@pytest.mark.parametrize("revision", ["../../x", "main/..", "a..b", "bad rev", "x" * 129])
+def test_invalid_revisions_are_refused_before_any_download(revision):
+    with pytest.raises(PlaygroundError, match="not a valid revision"):
+        parse_reference(f"openai-community/gpt2@{revision}")
+
+
 def test_unknown_hub_model_offline_says_so_and_lists_what_is_available():
     with pytest.raises(PlaygroundError) as error:
         load_model(parse_reference("nobody-here/no-such-model"))
