@@ -39,6 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", help="cpu, cuda, cuda:1 … (default: cuda if present)")
     parser.add_argument("--dtype", help="float32, bfloat16, float16 (default: bf16 on GPU, fp32 on CPU)")
     parser.add_argument("--json", type=Path, help="write every result field to this JSON file")
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="load nothing: estimate each model's memory (weights + KV cache) and say where it fits",
+    )
+    parser.add_argument("--context", type=int, help="with --plan: tokens of KV cache (default: the model's maximum)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     return parser
 
@@ -77,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
     preset = None if args.models else get_preset(args.preset or DEFAULT_PRESET)
     columns = args.models or preset.columns
+    if args.plan:
+        return plan(columns, args)
     prompt = args.prompt if args.prompt is not None else (preset.prompts[0] if preset else None)
     if prompt is None:
         raise PlaygroundError("Give a prompt with --prompt when comparing a list of models.")
@@ -104,6 +112,25 @@ def run(args: argparse.Namespace) -> int:
         args.json.write_text(to_json(results, asdict(request)), encoding="utf-8")
         print(f"\nwrote {args.json}")
     return 0 if all(r.status == "done" for r in results) else 1
+
+
+def plan(columns: list, args: argparse.Namespace) -> int:
+    """Print where each model would go, side by side, from its config alone (nothing is loaded)."""
+    import torch
+
+    from playground import planner
+    from playground.compare import Column
+    from playground.models import parse_dtype
+
+    dtype = args.dtype or ("bfloat16" if torch.cuda.is_available() else "float32")
+    dtype = str(parse_dtype(dtype)).removeprefix("torch.")
+    refs = list(dict.fromkeys(c.reference if isinstance(c, Column) else c for c in columns))
+    plans = planner.plan_all([planner.estimate_reference(ref, dtype, args.context) for ref in refs])
+    for p in plans:
+        print(f"{p.verdict:14} {p.message}")
+        if p.verdict not in ("fits", "does not fit"):
+            print(f"{'':14} from_pretrained(..., {planner.load_kwargs(p)})")
+    return 0 if all(p.verdict != "does not fit" for p in plans) else 1
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ A decoder's memory at inference is three things:
     weights     = parameters x bytes per element of the dtype
     KV cache    = 2 (K and V) x layers x KV heads x head dim x context x batch x bytes per element
     margin      = 10 % of (weights + KV cache)                   allocator slack, temporary buffers
-                  + batch x context x vocabulary x 4 bytes      fp32 logits of one full scoring window
+                  + batch x window x vocabulary x 4 bytes       fp32 logits of one scoring window
+                                                                 (window: the context, at most 1,024 tokens)
 
 The parameter count is plain arithmetic over the config for the decoder families it knows (GPT-2 and
 Llama-style: Llama, Mistral, Qwen2); any other model is built as a skeleton on the meta device,
@@ -23,6 +24,7 @@ import torch
 
 from playground.errors import PlaygroundError
 from playground.facts import context_length
+from playground.scoring import DEFAULT_MAX_WINDOW
 
 BYTES_PER_ELEMENT = {"float32": 4, "fp32": 4, "bfloat16": 2, "bf16": 2, "float16": 2, "fp16": 2}
 MARGIN_FRACTION = 0.10
@@ -163,7 +165,8 @@ def estimate(
     parameters = decoder_parameters(known) if known else skeleton_parameters(config)
     weights = parameters * size
     cache = kv_cache_bytes(shape, context, batch, size)
-    margin = int(MARGIN_FRACTION * (weights + cache)) + batch * context * shape.vocab_size * 4
+    window = min(context, DEFAULT_MAX_WINDOW)  # perplexity is scored in windows of at most this many tokens
+    margin = int(MARGIN_FRACTION * (weights + cache)) + batch * window * shape.vocab_size * 4
     label = name or getattr(config, "name_or_path", "") or getattr(config, "model_type", "model")
     return Estimate(label, dtype_name, context, batch, parameters, weights, cache, margin)
 

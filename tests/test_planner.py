@@ -181,7 +181,7 @@ def test_cpu_only_and_does_not_fit(gpt2):
 
 def test_models_side_by_side_share_the_memory(gpt2):
     smollm2 = estimate(LlamaConfig(**SMOLLM2), "float32", context=2048, name="smollm2")
-    plans = plan_all([gpt2, smollm2, gpt2], [Device("cuda:0", int(1.5 * GiB)), Device("cpu", GiB)])
+    plans = plan_all([gpt2, smollm2, gpt2], [Device("cuda:0", int(1.5 * GiB)), Device("cpu", int(0.8 * GiB))])
     assert [p.verdict for p in plans] == ["fits", "offload", "does not fit"]
 
 
@@ -196,3 +196,12 @@ def test_accelerate_accepts_the_spread_plan(gpt2):
         model, max_memory=kwargs["max_memory"], no_split_module_classes=model._no_split_modules
     )
     assert set(device_map.values()) == {0, 1}
+
+
+def test_the_logits_margin_is_one_scoring_window_not_the_whole_context():
+    # Gemma-3-270M's shape: a 262,144-token vocabulary over a 32k context would be 34 GB of logits;
+    # the scorer reads at most 1,024 positions at a time, so the margin holds 1,024 x 262,144 x 4 bytes.
+    config = LlamaConfig(**SMOLLM2 | {"vocab_size": 262_144, "max_position_embeddings": 32_768})
+    need = estimate(config, "float32")
+    assert need.context == 32_768
+    assert need.margin_bytes == int(0.1 * (need.weight_bytes + need.kv_cache_bytes)) + 1024 * 262_144 * 4

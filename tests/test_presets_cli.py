@@ -86,3 +86,12 @@ def test_preset_folder_copy_is_independent(tmp_path):
     copy = tmp_path / "presets"
     shutil.copytree(PRESET_DIR, copy)
     assert set(load_presets(copy)) == set(load_presets())
+
+
+def test_command_line_plans_memory_without_loading(tiny_folders, capsys):
+    models = [tiny_folders["gpt2"], tiny_folders["llama"]]
+    assert main(["--plan", "--quiet", "--dtype", "float32", "--models", *models]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(line.startswith("fits") and "at float32" in line for line in lines)
+    assert main(["--plan", "--quiet", "--context", "10000000000", "--models", tiny_folders["gpt2"]]) == 1
+    assert capsys.readouterr().out.startswith("does not fit")
