@@ -640,18 +640,24 @@ class Playground:
             for result, ref in zip(results, refs, strict=False)
             if result.status == "done"
         }
-        self.export_dir.mkdir(parents=True, exist_ok=True)
-        prune(self.export_dir, EXPORT_SECONDS)
-        folder = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=self.export_dir))
-        json_path, csv_path = folder / "comparison.json", folder / "comparison.csv"
-        json_path.write_text(report.to_json(results, settings.as_dict()), encoding="utf-8")
-        csv_path.write_text(report.to_csv(results), encoding="utf-8")
+        json_path = csv_path = None
+        try:
+            self.export_dir.mkdir(parents=True, exist_ok=True)
+            prune(self.export_dir, EXPORT_SECONDS)
+            folder = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=self.export_dir))
+            json_path, csv_path = folder / "comparison.json", folder / "comparison.csv"
+            json_path.write_text(report.to_json(results, settings.as_dict()), encoding="utf-8")
+            csv_path.write_text(report.to_csv(results), encoding="utf-8")
+        except OSError as exc:  # a full disk costs the downloads, not the comparison on the page
+            log.error("exports not written to %s: %s", self.export_dir, exc)
+            gr.Warning(f"The JSON and CSV downloads could not be written on the server ({exc.strerror or exc}).")
+            json_path = csv_path = None
         return {
             "size": views_metrics.size_chart(results),
             "tokenizers": views_tokens.tokenizer_view(req.text, results, segments),
             "surprise": views_tokens.surprise_view(req.text, req.target or "", results),
-            "json": str(json_path),
-            "csv": str(csv_path),
+            "json": str(json_path) if json_path else None,
+            "csv": str(csv_path) if csv_path else None,
         }
 
     def segmentation(self, ref: str, text: str) -> list[views_tokens.Segment]:
@@ -1015,8 +1021,8 @@ class PageState:
             extra.get("size", ""),
             extra.get("tokenizers", ""),
             extra.get("surprise", ""),
-            gr.DownloadButton(value=extra.get("json"), interactive=bool(extra)),
-            gr.DownloadButton(value=extra.get("csv"), interactive=bool(extra)),
+            gr.DownloadButton(value=extra.get("json"), interactive=bool(extra.get("json"))),
+            gr.DownloadButton(value=extra.get("csv"), interactive=bool(extra.get("csv"))),
             link,
         ]
 

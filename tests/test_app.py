@@ -360,3 +360,17 @@ def test_old_exports_are_pruned_and_fresh_ones_kept(client, tiny, page):
     os.utime(old, (hours_ago, hours_ago))
     run(client, **run_args([tiny["tiny-gpt2"], tiny["tiny-llama-chat"]], max_new_tokens=2))
     assert not old.exists() and fresh.exists()
+
+
+def test_a_full_disk_costs_the_downloads_not_the_comparison(client, tiny, page, monkeypatch):
+    import errno
+
+    import app
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(app.tempfile, "mkdtemp", full)
+    final = run(client, **run_args([tiny["tiny-gpt2"], tiny["tiny-llama-chat"]], max_new_tokens=2))[-1]
+    assert [status(value(c)) for c in final[COLUMNS][:2]] == ["done", "done"]
+    assert value(final[JSON_FILE]) is None and value(final[CSV_FILE]) is None
