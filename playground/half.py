@@ -99,6 +99,12 @@ def _power_of_two_above(ratio: float) -> float:
 def twin(model: torch.nn.Module, scales: dict[str, float], dtype: torch.dtype = HALF) -> torch.nn.Module:
     """A copy of ``model`` whose float32 linear layers are ``Linear16`` (``dtype``: float16, or
     bfloat16 for comparison); every other parameter and buffer is shared with the original."""
+    return replace_linear(model, lambda name, weight, bias: Linear16(weight, bias, scales.get(name, 1.0), dtype))
+
+
+def replace_linear(model: torch.nn.Module, make) -> torch.nn.Module:
+    """A copy of ``model`` whose float32 linear layers are ``make(name, weight [out, in], bias)``
+    (``None``: keep that layer); the copy shares every other parameter and buffer."""
     from transformers.pytorch_utils import Conv1D
 
     layers = linear_layers(model)
@@ -106,7 +112,7 @@ def twin(model: torch.nn.Module, scales: dict[str, float], dtype: torch.dtype = 
     def convert(module: torch.nn.Module, prefix: str) -> torch.nn.Module:
         if prefix in layers:
             weight = module.weight.t() if type(module) is Conv1D else module.weight  # Conv1D: y = x W + b
-            return Linear16(weight, module.bias, scales.get(prefix, 1.0), dtype)
+            return make(prefix, weight, module.bias) or module
         clone = copy.copy(module)
         clone._modules = {
             name: None if child is None else convert(child, f"{prefix}.{name}" if prefix else name)

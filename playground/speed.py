@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import torch
 
-from playground import half
+from playground import half, int8
 from playground.errors import PlaygroundError
 from playground.kinds import Kind
 from playground.models import LoadedModel
@@ -208,7 +208,11 @@ def prepare(lm: LoadedModel, progress: Progress | None = None, *, static: bool |
 def _build(lm: LoadedModel, progress: Progress, static: bool | None) -> DecodePath:
     cuda = lm.device.type == "cuda"
     model, precision = lm.model, lm.facts.dtype
-    if not cuda and _linear_bytes(model) >= HALF_MIN_BYTES:
+    if not cuda and _linear_bytes(model) >= HALF_MIN_BYTES and int8.available():
+        progress(0.0, f"{lm.label}: an int8 copy of the linear weights for fast decoding")
+        model = half.replace_linear(lm.model, _int8_layer)
+        precision = int8.PRECISION  # the prompt is read with the float32 weights, as below
+    elif not cuda and _linear_bytes(model) >= HALF_MIN_BYTES:
         progress(0.0, f"{lm.label}: a float16 copy of the linear weights for fast decoding")
         scales = half.calibrate(model, lm.tokenizer, min(lm.facts.context_length or 128, 128))
         model = half.twin(lm.model, scales)
@@ -230,6 +234,10 @@ def _build(lm: LoadedModel, progress: Progress, static: bool | None) -> DecodePa
                 log.exception("%s: no CUDA graph for the decode step; decoding eagerly", lm.label)
                 step, method = None, "eager"
     return DecodePath(model, lm.model, precision, method, step)
+
+
+def _int8_layer(name: str, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.nn.Module | None:
+    return int8.Linear8(weight, bias) if int8.fits(weight) else None
 
 
 def forget(lm: LoadedModel) -> None:
