@@ -2,16 +2,17 @@
 
 On a CPU, decoding one token at a time reads every weight once per token, so its speed is set by
 the bytes the matrix-vector products stream from memory. The fast path there decodes with a twin
-whose linear weights are float16 (``playground.half``): half the bytes, perplexity within about
-0.1 % of float32, and 1.2-1.9x the float32 decode speed of SmolLM2-135M and Gemma-3-270M on the
-2-core AVX2 machine it was measured on (bench/run.py, bench/results/). What did not pay there:
-bfloat16 weights (slower than float16 and further from float32's output), int8 dynamic
-quantization (faster, but perplexity x2.4-4.8: quantizing activations per token crushes the
-outlier channels), PyTorch's and torchao's int8/int4 weight-only kernels (5-10x slower than
-float32 on AVX2), a static KV cache (slower in eager mode), torch.compile (100-160 s of compiling
-for no gain: the products take the time, not Python) and a hand-fused forward (same speed).
-llama.cpp, decoding 4-bit blocks with its own AVX2 kernels, stays 3-4.5x faster per CPU-second
-than this path.
+whose linear weights are int8 in groups of 32 (``playground.int8``, a small AVX2 kernel compiled
+at first use): a quarter of float32's bytes, 2.5-3x the speed of ``generate()`` on SmolLM2-135M
+and Gemma-3-270M on the 2-core machine it was measured on (bench/run.py, bench/results/). Where
+the kernel cannot be built the twin's linear weights are float16 (``playground.half``): half the
+bytes, 1.2-1.9x. The prompt is always read with the loaded weights, and so is every score. What
+did not pay there: bfloat16 weights (slower than float16 and further from float32's output), int8
+dynamic quantization (perplexity x2.4-4.8: quantizing activations per token crushes the outlier
+channels), PyTorch's int8 weight-only kernel (3x slower than float32 on AVX2), a static KV cache
+(slower in eager mode), torch.compile (100-160 s of compiling for no gain) and a hand-fused
+forward. llama.cpp, reading 4-bit blocks with its own kernels and no Python between layers,
+stays 2-3.5x faster.
 
 On a GPU the model is already 16-bit and the time goes into launching kernels from Python, so the
 fast path decodes over a static KV cache with inputs at fixed addresses and replays each step as
