@@ -177,9 +177,14 @@ def test_a_share_link_reopens_the_same_settings(page: Page, browser: Browser, se
     model_box(page, 3).fill(paths["tiny-gpt2"])
     prompt_box(page).fill("Why is the sea salty? & other questions")
     page.locator("#pg-settings").get_by_text("Generation settings").click()
-    page.locator("#pg-seed input").fill("1234")
-    page.locator("#pg-seed input").press("Tab")  # a number box sends its value when it loses focus
+    seed = page.locator("#pg-seed input")
+    # The accordion mounts its boxes when it opens; typing before the box shows its value can be
+    # overwritten by that first render on a busy machine.
+    expect(seed).to_have_value("0")
+    seed.fill("1234")
+    seed.press("Tab")  # a number box sends its value when it loses focus
     page.get_by_text("Sampling", exact=True).click()
+    expect(seed).to_have_value("1234")
     page.locator("#pg-make-link").click()
     share = page.locator("#pg-share textarea")
     expect(share).to_have_value(re.compile(r"^http://127\.0\.0\.1:\d+/\?preset=tiny-trio"))
