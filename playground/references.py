@@ -21,6 +21,8 @@ Source = Literal["packaged", "local", "hub", "remote"]
 # each part; checked before any network call so that a typo or an injected path never reaches it.
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]{0,95}/)?[A-Za-z0-9][\w.-]{0,95}$")
 _REVISION = re.compile(r"^[\w./-]{1,128}$")
+# The NAME of a remote:NAME column: it becomes part of environment variable names.
+REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,13 @@ def parse_reference(text: str) -> ModelRef:
         raise PlaygroundError("No model given: type a Hub id, a local folder or one of the " + _offline_hint())
     text = text.strip()
     if text.startswith("remote:"):
-        return ModelRef("remote", text.removeprefix("remote:"))
+        name = text.removeprefix("remote:").strip()
+        if not REMOTE_NAME.match(name):
+            raise PlaygroundError(
+                f"'{_shorten(text)}' is not a valid remote column: write remote:NAME "
+                "(letters, digits, '-' or '_'), the NAME of a server configured by PLAYGROUND_REMOTE_<NAME>_URL."
+            )
+        return ModelRef("remote", name)
     if text.startswith("packaged:"):
         text = text.removeprefix("packaged:")
         if text not in PACKAGED:

@@ -53,6 +53,7 @@ from playground import metrics
 from playground.errors import PlaygroundError
 from playground.generation import Generation, GenerationSettings, Prompt, Update
 from playground.metrics import tokens_per_second
+from playground.references import REMOTE_NAME
 from playground.scoring import Score, TokenScore
 
 if TYPE_CHECKING:
@@ -60,7 +61,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PREFIX = "remote:"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _FILE_KEYS = {"url", "key", "key_env", "model", "instruct", "document_start", "dtype"}
 
 
@@ -104,7 +104,7 @@ def is_remote(reference: str) -> bool:
 def server_config(reference: str) -> RemoteServer:
     """The server a ``remote:NAME`` reference names, from the environment or the configuration file."""
     name = reference.strip().removeprefix(PREFIX)
-    if not _NAME.match(name):
+    if not REMOTE_NAME.match(name):
         raise PlaygroundError(
             f"'{reference[:70]}' is not a valid remote column: write remote:NAME with letters, digits, '-' or '_'."
         )

@@ -32,14 +32,22 @@ def clear(error: PlaygroundError) -> bool:
 
 
 @MANY
-@given(st.one_of(st.text(), st.text(alphabet="/.-_@~ab", max_size=40), st.binary().map(lambda b: b.decode("latin-1"))))
+@given(
+    st.one_of(
+        st.text(),
+        st.text(alphabet="/.-_@~ab", max_size=40),
+        st.binary().map(lambda b: b.decode("latin-1")),
+        st.text(max_size=20).map(lambda t: "remote:" + t),
+    )
+)
 def test_any_model_reference_is_parsed_or_refused_clearly(text):
     try:
         ref = parse_reference(text)
     except PlaygroundError as error:
         assert clear(error)
     else:
-        assert ref.source in ("packaged", "local", "hub") and ref.name
+        assert ref.source in ("packaged", "local", "hub", "remote") and ref.name
+        assert ref.name == ref.name.strip()
 
 
 @MANY
