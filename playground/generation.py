@@ -27,7 +27,7 @@ from playground.errors import PlaygroundError
 from playground.kinds import Kind
 from playground.metrics import tokens_per_second
 from playground.models import LoadedModel
-from playground.speed import DEFAULT_SPEED, DecodePath, StaticStep, check_speed, decode_path, keeps_logits
+from playground.speed import DEFAULT_SPEED, DecodePath, check_speed, decode_path, keeps_logits
 
 
 @dataclass(frozen=True)
@@ -277,12 +277,11 @@ class Decoding:
         self._start_id: int | None = None
         self._t0 = self._t_first = 0.0
 
-    def _claim_static(self) -> StaticStep | None:
+    def _claim_static(self):
+        """The path's own step for this generation (a static-cache step or a native session), or
+        None to decode eagerly: there is none, or it is too short or busy."""
         step = self.path.static
-        needed = len(self.prompt.ids) + self.settings.max_new_tokens
-        if step is None or needed > step.capacity or not step.lock.acquire(blocking=False):
-            return None  # no static step, too long for it, or another generation holds it: eager
-        return step
+        return step.claim(len(self.prompt.ids) + self.settings.max_new_tokens) if step is not None else None
 
     @torch.inference_mode()
     def launch(self) -> None:
@@ -361,7 +360,7 @@ class Decoding:
 
     def _release_static(self) -> None:
         if self._static is not None:
-            self._static.lock.release()
+            self._static.release()
             self._static = None
 
     def _finish(self) -> Update:

@@ -112,6 +112,19 @@ def _cpu_flags() -> set[str]:
 
 
 def _build() -> tuple[ctypes.CDLL | None, str | None]:
+    library, reason = build_library("int8-gemm", SOURCE)
+    if library is not None:
+        library.gemm_q8.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_int] * 4
+        library.gemm_q8.restype = None
+    return library, reason
+
+
+def build_library(name: str, source: str) -> tuple[ctypes.CDLL | None, str | None]:
+    """Compile C ``source`` once into the cache folder (named by its hash) and load it, or say why not.
+
+    Shared by the kernels of this module and ``playground.native``: x86-64 Linux with AVX2 and FMA,
+    a C compiler (``$CC``, ``cc`` or ``gcc``), OpenMP; ``PLAYGROUND_INT8=0`` turns them all off.
+    """
     if os.environ.get("PLAYGROUND_INT8", "1").strip().lower() in ("0", "false", "no", "off"):
         return None, "turned off by PLAYGROUND_INT8=0"
     if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
@@ -123,26 +136,23 @@ def _build() -> tuple[ctypes.CDLL | None, str | None]:
         return None, "no C compiler (cc) to build the kernel with"
     from playground.packaged import default_cache_dir
 
-    digest = hashlib.sha256(SOURCE.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
     folder = default_cache_dir() / "kernels"
-    target = folder / f"int8-gemm-{digest}.so"
+    target = folder / f"{name}-{digest}.so"
     try:
         if not target.exists():
             folder.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=folder) as work:
-                source, built = Path(work) / "int8.c", Path(work) / target.name
-                source.write_text(SOURCE)
-                command = [compiler, "-O3", "-mavx2", "-mfma", "-fopenmp", "-shared", "-fPIC", str(source)]
-                done = subprocess.run([*command, "-o", str(built)], capture_output=True, text=True, timeout=120)
+                path, built = Path(work) / f"{name}.c", Path(work) / target.name
+                path.write_text(source)
+                command = [compiler, "-O3", "-mavx2", "-mfma", "-fopenmp", "-shared", "-fPIC", str(path)]
+                done = subprocess.run([*command, "-o", str(built), "-lm"], capture_output=True, text=True, timeout=120)
                 if done.returncode != 0:
                     return None, f"compiling the kernel failed: {done.stderr.strip()[-300:]}"
                 os.replace(built, target)  # whole or not at all: another process may load it meanwhile
-        library = ctypes.CDLL(str(target))
+        return ctypes.CDLL(str(target)), None
     except (OSError, subprocess.SubprocessError) as exc:
         return None, f"building or loading the kernel failed: {exc}"
-    library.gemm_q8.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_int] * 4
-    library.gemm_q8.restype = None
-    return library, None
 
 
 def quantize(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

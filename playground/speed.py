@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import torch
 
-from playground import half, int8
+from playground import half, int8, native
 from playground.errors import PlaygroundError
 from playground.kinds import Kind
 from playground.models import LoadedModel
@@ -81,6 +81,15 @@ class StaticStep:
         token = torch.zeros((1, 1), dtype=torch.long, device=device)
         position = torch.zeros((1,), dtype=torch.long, device=device)
         return cls(model, cache, capacity, token, position, threading.Lock())
+
+    def claim(self, needed: int) -> StaticStep | None:
+        """This step for one generation of ``needed`` positions, or None if it is too short or busy."""
+        if needed > self.capacity or not self.lock.acquire(blocking=False):
+            return None
+        return self
+
+    def release(self) -> None:
+        self.lock.release()
 
     def prefill(self, ids: torch.Tensor, model: torch.nn.Module | None = None) -> torch.Tensor:
         """Empty the cache (in place: captured addresses stay valid) and read the prompt eagerly,
@@ -156,8 +165,8 @@ class DecodePath:
     model: torch.nn.Module  # runs each new token
     prompt_model: torch.nn.Module  # reads the prompt: many positions at once, where 16-bit CPU kernels are slow
     precision: str  # shown beside the speed it gave, e.g. "bfloat16 weights, float32 activations"
-    method: str  # "eager" | "static KV cache" | "static KV cache, CUDA graph"
-    static: StaticStep | None = None
+    method: str  # "eager" | "static KV cache" | "static KV cache, CUDA graph" | native.METHOD
+    static: StaticStep | native.NativeModel | None = None  # claim(needed) -> a session, or None
 
 
 # A model's prepared path lives on the model object itself, so that it goes when the model is
@@ -209,11 +218,18 @@ def prepare(lm: LoadedModel, progress: Progress | None = None, *, static: bool |
 def _build(lm: LoadedModel, progress: Progress, static: bool | None) -> DecodePath:
     cuda = lm.device.type == "cuda"
     model, precision = lm.model, lm.facts.dtype
-    if not cuda and _linear_bytes(model) >= HALF_MIN_BYTES and int8.available():
+    big = not cuda and _linear_bytes(model) >= HALF_MIN_BYTES
+    if big and static is None and (reason := native.why_unsupported(model)) is None:
+        progress(0.0, f"{lm.label}: repacking the weights for the native decode step (4-bit where exact, else int8)")
+        step = native.NativeModel(model)
+        return DecodePath(lm.model, lm.model, step.precision, native.METHOD, step)
+    if big and static is None:
+        log.info("%s: %s; decoding through transformers", lm.label, reason)
+    if big and int8.available():
         progress(0.0, f"{lm.label}: an int8 copy of the linear weights for fast decoding")
         model = half.replace_linear(lm.model, _int8_layer)
         precision = int8.PRECISION  # the prompt is read with the float32 weights, as below
-    elif not cuda and _linear_bytes(model) >= HALF_MIN_BYTES:
+    elif big:
         progress(0.0, f"{lm.label}: a float16 copy of the linear weights for fast decoding")
         scales = half.calibrate(model, lm.tokenizer, min(lm.facts.context_length or 128, 128))
         model = half.twin(lm.model, scales)

@@ -13,7 +13,7 @@ import pytest
 import torch
 from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
-from playground import half, int8, speed
+from playground import half, int8, native, speed
 from playground.cache import ModelCache
 from playground.errors import PlaygroundError
 from playground.generation import GenerationSettings, TextStream, generate, start, stream
@@ -28,10 +28,11 @@ SAMPLED = GenerationSettings(max_new_tokens=12, do_sample=True, temperature=1.3,
 @pytest.fixture(autouse=True)
 def twin_even_for_tiny_models(monkeypatch, loaded):
     """The tiny models are below the size where a twin pays; build the float16 one anyway to test
-    it (the int8 twin, chosen where its kernel builds, has test_int8.py), and leave no prepared
-    path behind for the other test files."""
+    it (the native step and the int8 twin, chosen where their kernels build, have test_native.py
+    and test_int8.py), and leave no prepared path behind for the other test files."""
     monkeypatch.setattr(speed, "HALF_MIN_BYTES", 0)
     monkeypatch.setattr(int8, "available", lambda: False)
+    monkeypatch.setattr(native, "why_unsupported", lambda model: "not what these tests are about")
     for lm in loaded.values():
         speed.forget(lm)
     yield
