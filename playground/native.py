@@ -331,6 +331,11 @@ class NativeModel:
         self.matrices = len(self._packed)
         self.nbytes = sum(t.numel() * t.element_size() for p in self._packed for t in (p.q, p.d, p.m) if t is not None)
 
+    def __deepcopy__(self, memo) -> NativeModel:
+        """Shared, not copied: its weights are read-only (and ctypes structures cannot be copied).
+        A copy of a model that carries its prepared path (``playground.speed``) keeps this one."""
+        return self
+
     @property
     def precision(self) -> str:
         """For the results: e.g. "4-bit/int8 weights (121 of 121 matrices as loaded), int8 activations"."""

@@ -1,18 +1,20 @@
 """How a decoder is run for generation: exactly as loaded (``exact``), or on the fast path (``fast``).
 
 On a CPU, decoding one token at a time reads every weight once per token, so its speed is set by
-the bytes the matrix-vector products stream from memory. The fast path there decodes with a twin
-whose linear weights are int8 in groups of 32 (``playground.int8``, a small AVX2 kernel compiled
-at first use): a quarter of float32's bytes, 2.5-3x the speed of ``generate()`` on SmolLM2-135M
-and Gemma-3-270M on the 2-core machine it was measured on (bench/run.py, bench/results/). Where
-the kernel cannot be built the twin's linear weights are float16 (``playground.half``): half the
-bytes, 1.2-1.9x. The prompt is always read with the loaded weights, and so is every score. What
-did not pay there: bfloat16 weights (slower than float16 and further from float32's output), int8
-dynamic quantization (perplexity x2.4-4.8: quantizing activations per token crushes the outlier
-channels), PyTorch's int8 weight-only kernel (3x slower than float32 on AVX2), a static KV cache
-(slower in eager mode), torch.compile (100-160 s of compiling for no gain) and a hand-fused
-forward. llama.cpp, reading 4-bit blocks with its own kernels and no Python between layers,
-stays 2-3.5x faster.
+the bytes the matrix-vector products stream from memory and, for small models, by the work the
+framework does around each layer. Where it covers the architecture (Llama, Mistral, Qwen2,
+Gemma-3) the fast path runs each token in one C call (``playground.native``) over weights
+repacked at load to 4-bit where they lie on a 4-bit grid and int8 elsewhere: 6.6-8.9x the speed
+of ``generate()`` on the packaged SmolLM2-135M on the 2-core machine it was measured on, and
+faster than llama.cpp on the same GGUF file (bench/run.py, bench/results/). Other decoders
+decode through transformers with an int8 twin of their linear weights (``playground.int8``:
+2.5-3x), or a float16 one where no kernel can be built (``playground.half``: 1.2-1.9x). The
+prompt is always read with the loaded weights, and so is every score. What did not pay there:
+bfloat16 weights (slower than float16 and further from float32's output), int8 dynamic
+quantization (perplexity x2.4-4.8: quantizing activations per token crushes the outlier
+channels; per group of 32, as the native step does, costs under 1 %), PyTorch's int8
+weight-only kernel (3x slower than float32 on AVX2), a static KV cache (slower in eager mode),
+torch.compile (100-160 s of compiling for no gain) and a hand-fused forward in PyTorch.
 
 On a GPU the model is already 16-bit and the time goes into launching kernels from Python, so the
 fast path decodes over a static KV cache with inputs at fixed addresses and replays each step as
@@ -181,9 +183,9 @@ _prepare_lock = threading.RLock()
 def decode_path(lm: LoadedModel, speed: str) -> DecodePath:
     """The path ``speed`` asks for, as far as it is ready now (never a long preparation).
 
-    "exact" runs the model as loaded. "fast" on a CPU runs the float16 twin (built here on first
-    use if ``prepare`` was not called at load: a second or two); on a GPU, the captured static
-    step if ``prepare`` made one, else the model as loaded.
+    "exact" runs the model as loaded. "fast" on a CPU runs the native step, or the int8 or
+    float16 twin (built here on first use if ``prepare`` was not called at load: seconds); on a
+    GPU, the captured static step if ``prepare`` made one, else the model as loaded.
     """
     check_speed(speed)
     if speed == "exact" or lm.kind is not Kind.DECODER:
@@ -199,8 +201,10 @@ def decode_path(lm: LoadedModel, speed: str) -> DecodePath:
 def prepare(lm: LoadedModel, progress: Progress | None = None, *, static: bool | None = None) -> DecodePath:
     """Make the fast path of a decoder ready, once; call it right after loading.
 
-    CPU: a twin with float16 linear weights (float32 models whose linear weights take at least
-    ``HALF_MIN_BYTES``; about a second), else the model as loaded. GPU: a static
+    CPU, for float32 models whose linear weights take at least ``HALF_MIN_BYTES``: the native
+    step where it covers the architecture (``playground.native``: weights repacked in 2-6 s),
+    else a twin with int8 linear weights (``playground.int8``), else one with float16 ones; a
+    smaller model as loaded. GPU: a static
     KV cache and a CUDA graph of one decode step; this takes seconds, hence the progress reports.
     ``static`` forces the static-cache step on or off (on a CPU it runs without a graph: tests).
     """

@@ -199,6 +199,16 @@ def test_fast_path_decodes_natively_and_says_so(tiny_native):
     assert result.new_tokens == 12 or result.stop_reason == "end of sequence"
 
 
+def test_a_prepared_model_can_still_be_copied(tiny_native):
+    import copy
+
+    speed.prepare(tiny_native)
+    clone = copy.deepcopy(tiny_native.model)
+    ids = torch.tensor([[1, 2, 3]])
+    with torch.inference_mode():
+        assert torch.equal(clone(ids).logits, tiny_native.model(ids).logits)
+
+
 def test_sessions_decode_side_by_side_with_their_seeds(tiny_native):
     """Three generations of one model at once, in threads: each gives what it gives alone."""
     lm = tiny_native

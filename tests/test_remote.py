@@ -209,33 +209,51 @@ def test_local_and_remote_columns_agree_on_greedy_text(server, local):
     """Same weights, two engines: transformers de-quantized to fp32 here, llama.cpp on Q4_1 (its
     activations quantized to 8 bits in the matrix products) there. Their logits differ a little, so a
     near-tie can flip, after which the texts part: the first tokens agree, and where they part, the
-    local model rates the server's token almost as likely as its own."""
+    local model rates the server's token almost as likely as its own. The local column's default
+    fast path (the native step, int8 inputs to its products like llama.cpp) parts from both only
+    at such near-ties too."""
     agreed = []
     for prompt, chat in PROMPTS:
-        settings = GenerationSettings(max_new_tokens=32, use_chat_template=chat)
+        settings = GenerationSettings(max_new_tokens=32, use_chat_template=chat, speed="exact")
         here = generate_locally(local, prompt, settings)
+        fast = generate_locally(local, prompt, replace(settings, speed="fast"))
         there = remote.generate(server, prompt, settings).text
-        ids_here, ids_there = (local.tokenizer(t, add_special_tokens=False)["input_ids"] for t in (here.text, there))
+        tokenize = local.tokenizer
+        ids_here, ids_fast, ids_there = (
+            tokenize(t, add_special_tokens=False)["input_ids"] for t in (here.text, fast.text, there)
+        )
         same = common_prefix(ids_here, ids_there)
         agreed.append(same)
-        gap = 0.0
-        if same < min(len(ids_here), len(ids_there)):
-            with torch.inference_mode():
-                logits = local.model(torch.tensor([here.prompt.ids + ids_here[:same]])).logits[0, -1]
-            log_probs = logits.log_softmax(-1)
-            gap = float(log_probs[ids_here[same]] - log_probs[ids_there[same]])
-            assert 0 <= gap < NEAR_TIE_NATS, (prompt, gap)
+        gap = near_tie(local, here.prompt.ids, ids_here, ids_there)
+        assert gap is None or 0 <= gap < NEAR_TIE_NATS, (prompt, gap)
+        for other in (ids_here, ids_there):
+            gap_fast = near_tie(local, here.prompt.ids, ids_fast, other)
+            assert gap_fast is None or abs(gap_fast) < NEAR_TIE_NATS, (prompt, "fast", gap_fast)
         log.info(
-            "%r (chat %s): %d of %d tokens agree, then a gap of %.3f nats\n local: %r\nremote: %r",
+            "%r (chat %s): %d of %d tokens agree, then a gap of %.3f nats; fast path: %d agree with remote\n"
+            " local: %r\n  fast: %r\nremote: %r",
             prompt,
             chat,
             same,
             len(ids_here),
-            gap,
+            gap or 0.0,
+            common_prefix(ids_fast, ids_there),
             here.text,
+            fast.text,
             there,
         )
     assert min(agreed) >= AGREE_FIRST, agreed
+
+
+def near_tie(local, prompt: list[int], a: list[int], b: list[int]) -> float | None:
+    """Where token lists ``a`` and ``b`` first differ: the float32 model's log-probability of a's
+    token minus b's, after their common prefix; None if neither parts from the other."""
+    same = common_prefix(a, b)
+    if same >= min(len(a), len(b)):
+        return None
+    with torch.inference_mode():
+        log_probs = local.model(torch.tensor([prompt + a[:same]])).logits[0, -1].log_softmax(-1)
+    return float(log_probs[a[same]] - log_probs[b[same]])
 
 
 def test_local_and_remote_perplexities_agree(server, local):
