@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from bench.measure import Clock, PeakMemory, decode_split, plain_generate, sync, torch_threads
-from playground import half, speed
+from playground import half, int8, native, speed
 from playground.compare import Request, compare
 from playground.generation import Decoding, GenerationSettings, build_prompt
 from playground.lockstep import Job, generate_lockstep
@@ -87,18 +87,35 @@ def alternative_paths(lm: LoadedModel) -> dict[str, DecodePath]:
     """Decode paths that were measured and not chosen, to show why (CPU only)."""
     scales = half.calibrate(lm.model, lm.tokenizer, 128)
     bf16 = half.twin(lm.model, scales, torch.bfloat16)
-    int8 = torch.ao.quantization.quantize_dynamic(copy.deepcopy(lm.model), {torch.nn.Linear}, dtype=torch.qint8)
-    return {
+    dynamic = torch.ao.quantization.quantize_dynamic(copy.deepcopy(lm.model), {torch.nn.Linear}, dtype=torch.qint8)
+    paths = {
         "bf16 weights": DecodePath(bf16, lm.model, "bfloat16 weights (prompt: float32), float32 activations", "eager"),
-        "int8 dynamic": DecodePath(int8, lm.model, "int8 weights and activations (dynamic)", "eager"),
+        "int8 dynamic": DecodePath(dynamic, lm.model, "int8 weights and activations (dynamic)", "eager"),
+        "float16 twin": DecodePath(half.twin(lm.model, scales), lm.model, speed.HALF_PRECISION, "eager"),
     }
+    if int8.available():  # the fast path of the models the native step does not cover
+        twin = half.replace_linear(lm.model, speed._int8_layer)
+        paths["int8 twin in transformers"] = DecodePath(twin, lm.model, int8.PRECISION, "eager")
+    return paths
 
 
 def static_path(lm: LoadedModel) -> DecodePath:
-    """The fast path over a static KV cache (a GPU's, here without a CUDA graph)."""
-    fast = speed.decode_path(lm, "fast")
-    step = speed.StaticStep.build(fast.model, 1024, lm.device)
-    return replace(fast, static=step, method="static KV cache")
+    """The loaded model over a static KV cache (a GPU's, here without a CUDA graph)."""
+    step = speed.StaticStep.build(lm.model, 1024, lm.device)
+    return DecodePath(lm.model, lm.model, lm.facts.dtype, "static KV cache", step)
+
+
+def native_perplexity(lm: LoadedModel, text: str, step: native.NativeModel) -> float:
+    """Perplexity of ``text`` read one token at a time by the native step (as it decodes), over
+    the tokens ``score_causal`` scores: the document-start token, then the text."""
+    ids = lm.tokenizer(text, add_special_tokens=False)["input_ids"]
+    sequence = torch.tensor([[lm.document_start_id, *ids]])
+    session = step.session(sequence.shape[1])
+    with torch.inference_mode():
+        logits = [session.prefill(sequence[:, :1], lm.model)[0].clone()]
+        logits += [session.step(sequence[0, p], p)[0].clone() for p in range(1, sequence.shape[1] - 1)]
+        nll = torch.nn.functional.cross_entropy(torch.stack(logits), sequence[0, 1:])
+    return float(torch.exp(nll))
 
 
 def side_by_side(lms: list[LoadedModel], texts: list[str], new_tokens: int, cache, threads: int) -> dict:
@@ -178,7 +195,9 @@ def perplexity_rows(lm: LoadedModel, text: str, gguf: Path | None) -> list[dict]
         rows.append({**row, "change_pct": round(change, 2)})
 
     fast = speed.decode_path(lm, "fast")
-    if fast.model is not lm.model:
+    if isinstance(fast.static, native.NativeModel):
+        add(f"{fast.precision} [fast: shipped]", native_perplexity(lm, text, fast.static))
+    elif fast.model is not lm.model:
         add(f"{fast.precision} [fast: shipped]", score_causal(replace(lm, model=fast.model), text).perplexity)
     for name, path in alternative_paths(lm).items():
         add(f"{path.precision} [{name}: not chosen]", score_causal(replace(lm, model=path.model), text).perplexity)
