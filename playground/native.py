@@ -435,6 +435,7 @@ class NativeSession:
         }
         self.state = State(capacity, 0, *[t.data_ptr() for t in self._buffers.values()])
         self.logits = torch.zeros(1, n.vocab)
+        self._step = library().step  # looked up once, not per token
 
     def prefill(self, ids: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
         """Read the prompt with ``model`` (the loaded float32 decoder) and copy its KV cache in."""
@@ -453,7 +454,7 @@ class NativeSession:
     def step(self, token: torch.Tensor | int, position: int) -> torch.Tensor:
         if position >= self.capacity:
             raise ValueError(f"position {position} past the session's {self.capacity}")
-        library().step(
+        self._step(
             ctypes.addressof(self.native.struct),
             ctypes.addressof(self.state),
             int(token),

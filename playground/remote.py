@@ -53,7 +53,7 @@ from playground import metrics
 from playground.errors import PlaygroundError
 from playground.generation import Generation, GenerationSettings, Prompt, Update
 from playground.metrics import tokens_per_second
-from playground.references import REMOTE_NAME
+from playground.references import parse_reference
 from playground.scoring import Score, TokenScore
 
 if TYPE_CHECKING:
@@ -103,11 +103,7 @@ def is_remote(reference: str) -> bool:
 
 def server_config(reference: str) -> RemoteServer:
     """The server a ``remote:NAME`` reference names, from the environment or the configuration file."""
-    name = reference.strip().removeprefix(PREFIX)
-    if not REMOTE_NAME.match(name):
-        raise PlaygroundError(
-            f"'{reference[:70]}' is not a valid remote column: write remote:NAME with letters, digits, '-' or '_'."
-        )
+    name = parse_reference(reference).name  # the one rule for NAME, and its message
     entry = _file_entry(name)
     env = f"PLAYGROUND_REMOTE_{name.upper().replace('-', '_')}_"
     url = os.environ.get(env + "URL") or entry.get("url")
