@@ -30,7 +30,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import gradio as gr
-import torch
 
 from playground import remote, report, share, views, views_facts, views_metrics, views_teaching, views_tokens
 from playground.cache import ModelCache
@@ -41,8 +40,6 @@ from playground.compare import (
     Result,
     check_models,
     compare_stream,
-    run_one,
-    threads_per_model,
 )
 from playground.compute import ACCELERATORS
 from playground.distribution import MAX_CANDIDATES, Distribution, next_token_distribution
@@ -175,9 +172,8 @@ class Lecture:
 
 
 def compares_decoding(preset: Preset) -> bool:
-    """A preset that lists one model twice with the same settings compares two ways of decoding it."""
-    columns = preset.columns
-    return len(columns) > 1 and len(set(columns)) == 1
+    """A preset whose columns decode differently (greedy next to sampled) opens with column 1 greedy."""
+    return any(column.do_sample is not None for column in preset.columns)
 
 
 class Playground:
@@ -241,13 +237,17 @@ class Playground:
         except PlaygroundError as exc:
             raise gr.Error(str(exc)) from None
 
-    def columns(self, settings: share.Settings, facts: dict | None = None) -> list[Column]:
-        """The models to compare, each with its chat-template choice.
+    def columns(
+        self, settings: share.Settings, facts: dict | None = None, lecture: Lecture | None = None
+    ) -> list[Column]:
+        """The models to compare, each with its chat-template and decoding choice.
 
         Auto keeps a preset's per-model choice (a preset may show one model with and without its
         template); On and Off apply to every decoder, and On falls back to a plain prompt for a
-        decoder that has no template (its label says so) instead of failing.
+        decoder that has no template (its label says so) instead of failing. With "column 1
+        greedy, the others sampled" column 1 decodes greedily and the others sample.
         """
+        greedy_first = bool(lecture and lecture.greedy_first)
         preset = self.presets.get(settings.preset)
         columns = []
         for i, ref in enumerate(settings.models):
@@ -261,7 +261,8 @@ class Playground:
                 known = (facts or {}).get(ref)
                 if known is not None and known.kind == "decoder":
                     choice = settings.template == "On" and known.chat_template
-            columns.append(Column(ref, choice))
+            do_sample = (len(columns) > 0) if greedy_first else None
+            columns.append(Column(ref, choice, do_sample))
         return columns
 
     def request(self, settings: share.Settings, lecture: Lecture | None = None) -> Request:
@@ -277,7 +278,7 @@ class Playground:
 
     def check(self, settings: share.Settings, lecture: Lecture | None = None) -> tuple[list[Column], Request]:
         """Whole-request problems (no prompt, too long, wrong number of models) as a page error."""
-        columns, request = self.columns(settings), self.request(settings, lecture)
+        columns, request = self.columns(settings, lecture=lecture), self.request(settings, lecture)
         try:
             check_models(columns)
             request.check(self.limits)
@@ -552,7 +553,7 @@ class Playground:
             target=self._pump, args=(settings, refs, req, lecture, events, stop), daemon=True, name="comparison"
         )
         thread.start()
-        results = [Result(label, "loading") for label, _ in decoding_plan(columns, req, lecture)]
+        results = [Result(column.describe(req.generation), "loading") for column in columns]
         progress: list[str | None] = [None] * len(columns)
         yield Snapshot(list(results), list(progress))
         while True:
@@ -585,7 +586,8 @@ class Playground:
             leases = self._load_in_order(refs, events, stop)
             if stop.is_set():
                 return
-            columns = self.columns(settings, {ref: lease.model.facts for ref, lease in leases.items()})
+            facts = {ref: lease.model.facts for ref, lease in leases.items()}
+            columns = self.columns(settings, facts, lecture)
             stream = comparison_states(self.key, columns, req, lecture)
             # Closing the stream (on a stop, or when the visitor leaves) stops every column at its
             # next token.
@@ -604,9 +606,6 @@ class Playground:
 
     def comparison_states(self, columns: list[Column], req: Request, lecture: Lecture) -> Iterator[list[Result]]:
         """The columns' states as the models generate and score: the GPU part of a comparison."""
-        if lecture.greedy_first:
-            plan = decoding_plan(columns, req, lecture)
-            return compare_stream_per_column(columns, plan, self.cache, self.limits)
         return compare_stream(columns, req, self.cache, self.limits)
 
     def _load_in_order(self, refs: list[str], events: queue.Queue, stop: threading.Event) -> dict:
@@ -807,81 +806,6 @@ def _distributions(key: int, refs: list[str], prompt: str, position: int, k: int
 
 
 distributions = zerogpu.gpu(_distributions, _next_token_seconds)
-
-
-def decoding_plan(columns: list[Column], req: Request, lecture: Lecture) -> list[tuple[str, Request]]:
-    """Each column's label and request. With ``greedy_first`` column 1 decodes greedily and the
-    others sample with the page's temperature, top-p and seed; their labels say which is which."""
-    if not lecture.greedy_first:
-        return [(c.label, req) for c in columns]
-    gen = req.generation
-    greedy = replace(req, generation=replace(gen, do_sample=False))
-    sampled = replace(req, generation=replace(gen, do_sample=True))
-    how = f"sampled: T {gen.temperature:g}, top-p {gen.top_p:g}, seed {gen.seed}"
-    return [
-        (f"{c.label} (greedy)", greedy) if i == 0 else (f"{c.label} ({how})", sampled) for i, c in enumerate(columns)
-    ]
-
-
-def compare_stream_per_column(
-    columns: list[Column], plan: list[tuple[str, Request]], cache: ModelCache, limits: Limits
-) -> Iterator[list[Result]]:
-    """``compare_stream`` for columns that decode differently (greedy next to sampled).
-
-    The engine gives every column one request; until a Column can carry its own decoding, this
-    runs ``compare.run_one`` per column in its own thread, all starting once every model has
-    loaded, within the request time limit, with a failure kept in its own column.
-    """
-    if cache.device.type == "cpu":
-        torch.set_num_threads(threads_per_model(len(columns)))
-    events: queue.Queue = queue.Queue()
-    loaded = threading.Barrier(len(columns))
-    cancelled = threading.Event()
-    deadline = time.monotonic() + limits.request_seconds
-
-    def work(index: int, column: Column, label: str, request: Request) -> None:
-        state = Result(label, "loading")
-        try:
-            try:
-                limits.check_model(column.reference)
-                lease = cache.get(column.reference)
-            finally:
-                loaded.wait()
-            state = replace(
-                state,
-                status="running",
-                facts=lease.model.facts,
-                load_seconds=lease.load_seconds,
-                load_cached=lease.cached,
-            )
-            events.put((index, state))
-            for update in run_one(lease.model, request, state):
-                if cancelled.is_set():
-                    return
-                if time.monotonic() > deadline:
-                    raise PlaygroundError(f"Stopped at the request time limit of {limits.request_seconds:g} s.")
-                state = update
-                events.put((index, state))
-        except PlaygroundError as exc:
-            events.put((index, replace(state, status="error", error=str(exc))))
-        except Exception as exc:  # noqa: BLE001 - one column's failure must not take down the others
-            log.exception("model %s failed", label)
-            events.put((index, replace(state, status="error", error=f"{label} failed: {type(exc).__name__}: {exc}")))
-
-    states = [Result(label, "loading") for label, _ in plan]
-    for index, (column, (label, request)) in enumerate(zip(columns, plan, strict=True)):
-        args = (index, column, label, request)
-        threading.Thread(target=work, args=args, daemon=True, name=f"model-{index + 1}").start()
-    try:
-        yield list(states)
-        running = len(states)
-        while running:
-            index, state = events.get()
-            states[index] = state
-            running -= state.status in ("done", "error")
-            yield list(states)
-    finally:
-        cancelled.set()
 
 
 def check_unicode(texts: dict[str, object]) -> None:

@@ -105,16 +105,41 @@ class Result:
 
 @dataclass(frozen=True)
 class Column:
-    """One model in a comparison; the same model may appear twice with different settings."""
+    """One model in a comparison, with the decoding choices that are its own.
+
+    The same model may appear twice with different settings: with and without its chat template
+    (base vs instruct), or greedy next to sampled (the decoding lecture point). ``None`` takes the
+    request's setting.
+    """
 
     reference: str
-    use_chat_template: bool | None = None  # None: the request's setting
+    use_chat_template: bool | None = None
+    do_sample: bool | None = None
 
     @property
     def label(self) -> str:
-        if self.use_chat_template is None:
-            return self.reference
-        return f"{self.reference} ({'chat template' if self.use_chat_template else 'plain prompt'})"
+        """The reference, and what this column decides for itself."""
+        return self.describe(None)
+
+    def describe(self, settings: GenerationSettings | None) -> str:
+        """The label, with the sampling settings of a sampled column when ``settings`` are given."""
+        own = []
+        if self.use_chat_template is not None:
+            own.append("chat template" if self.use_chat_template else "plain prompt")
+        if self.do_sample is False:
+            own.append("greedy")
+        elif self.do_sample:
+            how = settings and f": T {settings.temperature:g}, top-p {settings.top_p:g}, seed {settings.seed}"
+            own.append(f"sampled{how or ''}")
+        return f"{self.reference} ({', '.join(own)})" if own else self.reference
+
+    def generation(self, settings: GenerationSettings) -> GenerationSettings:
+        """The request's generation settings with this column's own choices applied."""
+        if self.use_chat_template is not None:
+            settings = replace(settings, use_chat_template=self.use_chat_template)
+        if self.do_sample is not None:
+            settings = replace(settings, do_sample=self.do_sample)
+        return settings
 
 
 def as_columns(models: list) -> list[Column]:
@@ -171,7 +196,7 @@ def compare_stream(
     columns = as_columns(models)
     if cache.device.type == "cpu":
         torch.set_num_threads(threads_per_model(len(columns)))
-    states = [Result(column.label, "loading") for column in columns]
+    states = [Result(column.describe(request.generation), "loading") for column in columns]
     run = _Run(
         request,
         cache,
@@ -198,11 +223,8 @@ def compare_stream(
 
 
 def _worker(index: int, column: Column, run: _Run) -> None:
-    state = Result(column.label, "loading")
-    request = run.request
-    if column.use_chat_template is not None:
-        generation = replace(request.generation, use_chat_template=column.use_chat_template)
-        request = replace(request, generation=generation)
+    state = Result(column.describe(run.request.generation), "loading")
+    request = replace(run.request, generation=column.generation(run.request.generation))
     try:
         if remote.is_remote(column.reference):
             yield_remote = _remote_column(index, column, request, state, run)

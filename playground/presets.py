@@ -31,7 +31,7 @@ _TOP_KEYS = {
     "source_lang",
     "target_lang",
 }
-_MODEL_KEYS = {"id", "note", "use_chat_template", "training", "source"}
+_MODEL_KEYS = {"id", "note", "use_chat_template", "do_sample", "training", "source"}
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,13 @@ class PresetModel:
     id: str
     note: str = ""
     use_chat_template: bool | None = None
+    do_sample: bool | None = None  # None: the request's decoding; the decoding preset sets it per column
     training: str = ""  # what the preset states about training (tokens, data, licence)
     source: str = ""  # where that statement comes from
 
     @property
     def column(self) -> Column:
-        return Column(self.id, self.use_chat_template)
+        return Column(self.id, self.use_chat_template, self.do_sample)
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,12 @@ def _model(path: Path, index: int, item) -> PresetModel:
             f"{where}.id",
             "is required: a Hub id, a local folder or a packaged model name.",
         )
-    template = item.get("use_chat_template")
-    if template is not None and not isinstance(template, bool):
-        raise _fail(path, f"{where}.use_chat_template", "must be true or false.")
+    choices = {key: item.get(key) for key in ("use_chat_template", "do_sample")}
+    for key, value in choices.items():
+        if value is not None and not isinstance(value, bool):
+            raise _fail(path, f"{where}.{key}", "must be true or false.")
     texts = {k: _text(path, item, k) for k in ("note", "training", "source")}
-    return PresetModel(item["id"].strip(), use_chat_template=template, **texts)
+    return PresetModel(item["id"].strip(), **choices, **texts)
 
 
 def _task(path: Path, data: dict) -> str:

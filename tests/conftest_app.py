@@ -150,7 +150,10 @@ def tiny_presets(paths: dict[str, str]) -> dict[str, Preset]:
         name="decoding",
         title="Tiny decoding",
         purpose="One tiny decoder, greedy and sampled.",
-        models=[PresetModel(paths["tiny-llama-chat"]), PresetModel(paths["tiny-llama-chat"])],
+        models=[
+            PresetModel(paths["tiny-llama-chat"], do_sample=False),
+            PresetModel(paths["tiny-llama-chat"], do_sample=True),
+        ],
         prompts=["The capital of France is"],
         notes="What to look for: greedy takes the top row of the next-token view; sampling draws from the rest.",
         offline=True,

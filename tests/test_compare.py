@@ -91,3 +91,44 @@ def test_many_sentences_for_an_embedding_encoder_are_capped_not_squared(tiny_fol
     encoder = results[0]
     assert encoder.status == "done" and len(encoder.embeddings.similarity) == 32
     assert "the first 32 of" in encoder.output
+
+
+def test_each_column_decodes_its_own_way_greedy_next_to_sampled(tiny_folders, cache):
+    """The decoding lecture point: the same model greedy in one column and sampled in another, in one
+    comparison; the greedy column equals a greedy run on its own and the sampled one follows its seed."""
+    model = tiny_folders["llama"]
+    sampled = GenerationSettings(max_new_tokens=12, temperature=1.5, seed=3)
+    request = Request("The quick", generation=sampled)
+    greedy_col, sampled_col = Column(model, do_sample=False), Column(model, do_sample=True)
+    first = compare([greedy_col, sampled_col], request, cache)
+    again = compare([sampled_col, greedy_col], request, cache)
+    alone = compare([model, model], Request("The quick", generation=GenerationSettings(max_new_tokens=12)), cache)
+    assert first[0].output == alone[0].output  # greedy
+    assert first[1].output == again[0].output  # the seed reproduces the sampled text in any column order
+    assert first[1].output != first[0].output
+    assert first[0].model.endswith("(greedy)")
+    assert first[1].model.endswith("(sampled: T 1.5, top-p 1, seed 3)")
+
+
+def test_a_plain_prompt_column_keeps_its_plain_prompt_when_sampled(tiny_folders, cache, tmp_path):
+    """A column marked "(plain prompt)" gets no chat template, whatever its decoding."""
+    from tests import tiny_models
+
+    chat = str(tiny_models.build_llama(tmp_path / "chat", chat=True))
+    columns = [Column(chat, True, do_sample=False), Column(chat, False, do_sample=True)]
+    results = compare(columns, Request("Hello there", generation=SHORT), cache)
+    assert [r.status for r in results] == ["done", "done"], [r.error for r in results]
+    assert results[0].generation.prompt.chat_template is True
+    assert results[1].generation.prompt.chat_template is False
+    assert "plain prompt" in results[1].model and "sampled" in results[1].model
+
+
+def test_preset_columns_carry_their_decoding(tmp_path):
+    from playground.presets import get_preset, load_preset
+
+    decoding = get_preset("decoding")
+    assert [c.do_sample for c in decoding.columns] == [False, True]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("title: t\npurpose: p\nmodels:\n  - id: a\n    do_sample: maybe\n  - b\nprompts: [x]\n")
+    with pytest.raises(PlaygroundError, match=r"models\[0\].do_sample' must be true or false"):
+        load_preset(bad)

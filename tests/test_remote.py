@@ -377,3 +377,16 @@ def test_a_remote_column_runs_beside_local_ones_and_a_missing_one_stays_in_its_c
     assert served.status == "done" and served.generation.new_tokens >= 1, served.error
     assert local_column.status == "done"
     assert missing.status == "error" and "PLAYGROUND_REMOTE_NOBODY_URL" in missing.error
+
+
+def test_a_remote_column_takes_its_own_decoding_beside_a_local_one(server, tiny_folders, cache):
+    """Greedy next to sampled (the decoding preset) with a remote column: the remote column runs."""
+    from playground.compare import Column, Request, compare
+    from playground.generation import GenerationSettings
+
+    request = Request("The quick brown fox", generation=GenerationSettings(max_new_tokens=6, seed=5))
+    columns = [Column(tiny_folders["gpt2"], do_sample=False), Column(f"remote:{server.name}", False, do_sample=True)]
+    local_column, served = compare(columns, request, cache)
+    assert local_column.status == "done" and served.status == "done", served.error
+    assert served.generation.new_tokens >= 1 and served.generation.prompt.chat_template is False
+    assert served.model.endswith("(plain prompt, sampled: T 1, top-p 1, seed 5)")

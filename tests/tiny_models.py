@@ -98,8 +98,17 @@ def build_gpt2(folder: Path) -> Path:
     return _save(GPT2LMHeadModel(config), tokenizer, folder)
 
 
-def build_llama(folder: Path) -> Path:
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|user|>{{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+
+
+def build_llama(folder: Path, chat: bool = False) -> Path:
+    """A Llama-style decoder; ``chat`` gives its tokenizer a chat template (an "instruct" model)."""
     tokenizer = byte_bpe_tokenizer(260)
+    if chat:
+        tokenizer.chat_template = CHAT_TEMPLATE
     torch.manual_seed(1)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
