@@ -73,9 +73,10 @@ class Limits:
             )
 
     def check_new_tokens(self, max_new_tokens: int) -> None:
-        if max_new_tokens > self.max_new_tokens:
+        """One message for both ends of the range, naming this deployment's cap."""
+        if not 1 <= max_new_tokens <= self.max_new_tokens:
             raise PlaygroundError(
-                f"max new tokens is {max_new_tokens:,}; the limit here is {self.max_new_tokens:,}. Ask for fewer."
+                f"max new tokens must be between 1 and {self.max_new_tokens:,} here (got {max_new_tokens:,})."
             )
 
     def check_model(self, reference: str) -> None:

@@ -18,8 +18,9 @@ def test_prompt_and_token_limits_name_the_limit_and_the_value(tiny_folders, cach
     models = [tiny_folders["gpt2"], tiny_folders["llama"]]
     with pytest.raises(PlaygroundError, match="has 11 characters; the limit is 10"):
         compare(models, Request("x" * 11), cache, limits)
-    with pytest.raises(PlaygroundError, match="max new tokens is 9; the limit here is 8"):
-        compare(models, Request("hi", generation=GenerationSettings(max_new_tokens=9)), cache, limits)
+    for asked in (9, 0):
+        with pytest.raises(PlaygroundError, match=rf"between 1 and 8 here \(got {asked}\)"):
+            compare(models, Request("hi", generation=GenerationSettings(max_new_tokens=asked)), cache, limits)
 
 
 def test_allow_list_refuses_other_models_in_their_column_only(tiny_folders, cache):
