@@ -34,6 +34,7 @@ import gradio as gr
 from playground import remote, report, share, views, views_facts, views_metrics, views_teaching, views_tokens
 from playground.cache import ModelCache
 from playground.compare import (
+    FINISHED,
     MAX_MODELS,
     Column,
     Request,
@@ -873,13 +874,13 @@ def with_load_cost(result: Result, lease) -> Result:
 
 
 def unfinished_to_error(result: Result, message: str) -> Result:
-    if result.status in ("done", "error"):
+    if result.status in FINISHED:
         return result
     return replace(result, status="error", error=message)
 
 
 def run_status(snap: Snapshot, seconds: float) -> str:
-    done = sum(r.status in ("done", "error") for r in snap.results)
+    done = sum(r.status in FINISHED for r in snap.results)
     if snap.final:
         failed = sum(r.status == "error" for r in snap.results)
         return f"Finished in {seconds:.1f} s" + (f" · {failed} of {len(snap.results)} failed" if failed else "")

@@ -30,11 +30,11 @@ from playground.encoders import (
     similarity,
     split_sentences,
 )
-from playground.errors import PlaygroundError
+from playground.errors import PlaygroundError, Stopped
 from playground.facts import ModelFacts
 from playground.generation import Generation, GenerationSettings, build_prompt, stream
 from playground.kinds import Kind
-from playground.limits import Limits
+from playground.limits import Deadline, Limits, within
 from playground.models import LoadedModel
 from playground.scoring import Score, score_causal
 from playground.tasks import HEAD_KINDS, run_head, run_text2text
@@ -42,6 +42,9 @@ from playground.tasks import HEAD_KINDS, run_head, run_text2text
 log = logging.getLogger(__name__)
 MIN_MODELS, MAX_MODELS = 2, 3
 MAX_SENTENCES = 32
+FINISHED = ("done", "stopped", "error")
+"""Statuses after which a column changes no more. "stopped": cancelled or at the time limit, with
+what it produced so far; not a failure."""
 
 
 @dataclass(frozen=True)
@@ -81,10 +84,10 @@ class Result:
     """Everything one model produced for one request, or the reason it could not."""
 
     model: str
-    status: str  # "loading" | "running" | "done" | "error"
+    status: str  # "loading" | "running" | "done" | "stopped" | "error"
     facts: ModelFacts | None = None
     output: str = ""
-    error: str | None = None
+    error: str | None = None  # why it failed, or why it stopped
     generation: Generation | None = None
     score: Score | None = None
     fill_mask: FillMask | None = None
@@ -179,16 +182,21 @@ class _Run:
     limits: Limits
     events: queue.Queue
     loaded: threading.Barrier  # no column runs before all have loaded: a load would skew latency
-    cancelled: threading.Event  # set when the caller stops listening (tab closed, preset changed)
-    deadline: float
+    deadline: Deadline  # its event is set when the caller stops listening (tab closed, preset changed)
 
 
 def compare_stream(
-    models: list, request: Request, cache: ModelCache, limits: Limits | None = None
+    models: list,
+    request: Request,
+    cache: ModelCache,
+    limits: Limits | None = None,
+    cancelled: threading.Event | None = None,
 ) -> Iterator[list[Result]]:
     """Yield the state of every column each time one of them changes; the last yield is final.
 
-    If the caller stops iterating (closes the generator), the workers stop at their next token.
+    Every column stops at its next checkpoint (a token, a scoring window) when the caller stops
+    iterating (closes the generator), when ``cancelled`` is set, or at the request time limit;
+    it then keeps what it has, with status "stopped".
     """
     limits = limits or Limits()
     check_models(models)
@@ -203,8 +211,7 @@ def compare_stream(
         limits,
         queue.Queue(),
         threading.Barrier(len(columns)),
-        threading.Event(),
-        time.monotonic() + limits.request_seconds,
+        Deadline.after(limits.request_seconds, cancelled),
     )
     workers = [threading.Thread(target=_worker, args=(i, c, run), daemon=True) for i, c in enumerate(columns)]
     for worker in workers:
@@ -215,14 +222,19 @@ def compare_stream(
         while running:
             index, state = run.events.get()
             states[index] = state
-            if state.status in ("done", "error"):
+            if state.status in FINISHED:
                 running -= 1
             yield list(states)
     finally:
-        run.cancelled.set()
+        run.deadline.cancelled.set()
 
 
 def _worker(index: int, column: Column, run: _Run) -> None:
+    with within(run.deadline):
+        _work(index, column, run)
+
+
+def _work(index: int, column: Column, run: _Run) -> None:
     state = Result(column.describe(run.request.generation), "loading")
     request = replace(run.request, generation=column.generation(run.request.generation))
     try:
@@ -243,6 +255,8 @@ def _worker(index: int, column: Column, run: _Run) -> None:
         for update in run_one(lease.model, request, state, run):
             state = update
             run.events.put((index, state))
+    except Stopped as exc:
+        run.events.put((index, replace(state, status="stopped", error=str(exc))))
     except PlaygroundError as exc:
         run.events.put((index, replace(state, status="error", error=str(exc))))
     except (torch.OutOfMemoryError, MemoryError):
@@ -303,14 +317,8 @@ def run_one(lm: LoadedModel, request: Request, state: Result, run: _Run | None =
 
 
 def _check_stop(run: _Run | None) -> None:
-    if run is None:
-        return
-    if run.cancelled.is_set():
-        raise PlaygroundError("Stopped: the comparison was cancelled.")
-    if time.monotonic() > run.deadline:
-        raise PlaygroundError(
-            f"Stopped at the request time limit of {run.limits.request_seconds:g} s; the text so far is kept."
-        )
+    if run is not None:
+        run.deadline.check("generating; the text so far is kept")
 
 
 def _token_counts(lm: LoadedModel, request: Request) -> dict:

@@ -7,9 +7,14 @@ value that broke it. Defaults suit one shared GPU or a small CPU Space.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
-from playground.errors import PlaygroundError
+from playground.errors import PlaygroundError, Stopped
 from playground.packaged import PACKAGED
 
 
@@ -89,3 +94,49 @@ class Limits:
                 f"'{reference[:80]}' is not one of the models this playground allows; pick a preset model "
                 f"({shown}…) or run the playground yourself to load any model."
             )
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When one request must stop: at ``at`` (``time.monotonic()``), or as soon as ``cancelled`` is
+    set (the visitor pressed Stop or went away). Long loops call ``checkpoint`` between pieces of
+    work; work that cannot be interrupted is kept small by the size limits instead."""
+
+    seconds: float
+    at: float
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def after(cls, seconds: float, cancelled: threading.Event | None = None) -> Deadline:
+        return cls(seconds, time.monotonic() + seconds, cancelled or threading.Event())
+
+    def check(self, doing: str) -> None:
+        if self.cancelled.is_set():
+            raise Stopped("Stopped: the comparison was cancelled.")
+        if time.monotonic() > self.at:
+            raise Stopped(f"Stopped at the request time limit of {self.seconds:g} s while {doing}.")
+
+
+_deadline: ContextVar[Deadline | None] = ContextVar("playground_deadline", default=None)
+
+
+@contextmanager
+def within(deadline: Deadline | None) -> Iterator[None]:
+    """Run the block under ``deadline``: every ``checkpoint`` in it (in this thread) checks it."""
+    token = _deadline.set(deadline)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def checkpoint(doing: str) -> None:
+    """Raise ``Stopped`` if the current request is past its time limit or was cancelled; ``doing``
+    names the work in progress for the message ("scoring the text"). Free outside a request."""
+    deadline = _deadline.get()
+    if deadline is not None:
+        deadline.check(doing)
+
+
+def current_deadline() -> Deadline | None:
+    return _deadline.get()

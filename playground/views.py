@@ -25,7 +25,14 @@ from playground.views_common import colour, esc, human_count, short_label
 from playground.views_tasks import task_view
 from playground.views_teaching import kind_note
 
-STATUS_TEXT = {"idle": "idle", "loading": "loading", "running": "running", "done": "done", "error": "error"}
+STATUS_TEXT = {
+    "idle": "idle",
+    "loading": "loading",
+    "running": "running",
+    "done": "done",
+    "stopped": "stopped",
+    "error": "error",
+}
 TASK_CHOICES = (
     ("none — plain text", ""),
     ("summarization", "summarization"),

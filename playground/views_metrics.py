@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 
 from playground import report
-from playground.compare import Result
+from playground.compare import FINISHED, Result
 from playground.views_common import SLOT_COLOURS, esc, human_count, model_name, short_label
 
 
@@ -85,7 +85,7 @@ def missing_notes(results: Sequence[Result]) -> str:
     reason with the models it concerns."""
     models_by_reason: dict[tuple[str, str], list[str]] = {}
     for result in results:
-        if result.status not in ("done", "error"):
+        if result.status not in FINISHED:
             continue
         for metric, reason in report.why_missing(result).items():
             if reason:
