@@ -1,6 +1,6 @@
 /* One decode step of a Llama- or Gemma-3-style decoder, for x86-64 CPUs with AVX2 and FMA.
  *
- * Compiled at first use by playground/native.py, which fills the structures below from a loaded
+ * Compiled at first use by playground/fast/native.py, which fills the structures below from a loaded
  * transformers model and checks the result against it. Weights are int8 in groups of 32 with one
  * float scale per group (GGUF's Q8_0 layout), or 4-bit in groups of 32 with a scale and an offset
  * (Q4_1's) where the weights already lie on such a grid. Each product quantizes its input vector

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from playground import int8
+from playground.fast import build
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def library() -> ctypes.CDLL | None:
     """The compiled step (built on first call, about two seconds), or None where it cannot be."""
     with _lock:
         if "library" not in _library_state:
-            lib, reason = int8.build_library("native-step", _SOURCE.read_text())
+            lib, reason = build.library("native-step", _SOURCE.read_text())
             if lib is not None:
                 lib.step.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
                 lib.step.argtypes += [ctypes.c_int]
@@ -333,7 +333,7 @@ class NativeModel:
 
     def __deepcopy__(self, memo) -> NativeModel:
         """Shared, not copied: its weights are read-only (and ctypes structures cannot be copied).
-        A copy of a model that carries its prepared path (``playground.speed``) keeps this one."""
+        A copy of a model that carries its prepared path (``playground.fast``) keeps this one."""
         return self
 
     @property
@@ -407,10 +407,9 @@ class NativeModel:
     def session(self, capacity: int) -> NativeSession:
         return NativeSession(self, capacity)
 
-    def claim(self, needed: int) -> NativeSession:
-        """A session for one generation of ``needed`` positions: sessions share the weights, so
-        any number can decode at once."""
-        return NativeSession(self, needed)
+    def claim(self, prompt_tokens: int, new_tokens: int) -> NativeSession:
+        """A session for one generation: sessions share the weights, so any number can decode at once."""
+        return NativeSession(self, prompt_tokens + new_tokens)
 
 
 class NativeSession:

@@ -9,9 +9,9 @@ with int8 weights, one float32 scale per group of 32 weights (the layout of GGUF
 packaged models' 4-bit blocks are themselves groups of 32). Activations, accumulation, norms,
 attention and the KV cache stay float32.
 
-The kernel is compiled once with the system's C compiler (``cc``, AVX2 and FMA, OpenMP) into the
-playground's cache folder, named by a hash of its source, and loaded with ctypes, which releases
-the interpreter lock while it runs. Where that is not possible (no compiler, not x86-64 with AVX2
+The kernel is compiled once with the system's C compiler (``cc``, AVX2 and FMA, OpenMP) by
+``playground.fast.build`` and loaded with ctypes, which releases the interpreter lock while it
+runs. Where that is not possible (no compiler, not x86-64 with AVX2
 and FMA, a width that is not a multiple of 32), ``available`` says why and the caller keeps its
 float16 path.
 """
@@ -19,17 +19,12 @@ float16 path.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import logging
-import os
-import platform
-import shutil
-import subprocess
-import tempfile
 import threading
-from pathlib import Path
 
 import torch
+
+from playground.fast import build
 
 log = logging.getLogger(__name__)
 
@@ -102,57 +97,12 @@ def _library() -> ctypes.CDLL | None:
         return _state["library"]  # type: ignore[return-value]
 
 
-def _cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    line = next((line for line in text.splitlines() if line.startswith("flags")), "")
-    return set(line.partition(":")[2].split())
-
-
 def _build() -> tuple[ctypes.CDLL | None, str | None]:
-    library, reason = build_library("int8-gemm", SOURCE)
+    library, reason = build.library("int8-gemm", SOURCE)
     if library is not None:
         library.gemm_q8.argtypes = [ctypes.c_void_p] * 4 + [ctypes.c_int] * 4
         library.gemm_q8.restype = None
     return library, reason
-
-
-def build_library(name: str, source: str) -> tuple[ctypes.CDLL | None, str | None]:
-    """Compile C ``source`` once into the cache folder (named by its hash) and load it, or say why not.
-
-    Shared by the kernels of this module and ``playground.native``: x86-64 Linux with AVX2 and FMA,
-    a C compiler (``$CC``, ``cc`` or ``gcc``), OpenMP; ``PLAYGROUND_INT8=0`` turns them all off.
-    """
-    if os.environ.get("PLAYGROUND_INT8", "1").strip().lower() in ("0", "false", "no", "off"):
-        return None, "turned off by PLAYGROUND_INT8=0"
-    if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
-        return None, f"the kernel is written for x86-64 Linux, this is {platform.system()} {platform.machine()}"
-    if not {"avx2", "fma"} <= _cpu_flags():
-        return None, "this CPU lacks AVX2 or FMA"
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if not compiler:
-        return None, "no C compiler (cc) to build the kernel with"
-    from playground.packaged import default_cache_dir
-
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    folder = default_cache_dir() / "kernels"
-    target = folder / f"{name}-{digest}.so"
-    try:
-        if not target.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=folder) as work:
-                path, built = Path(work) / f"{name}.c", Path(work) / target.name
-                path.write_text(source)
-                command = [compiler, "-O3", "-mavx2", "-mfma", "-fopenmp", "-shared", "-fPIC", str(path)]
-                done = subprocess.run([*command, "-o", str(built), "-lm"], capture_output=True, text=True, timeout=120)
-                if done.returncode != 0:
-                    return None, f"compiling the kernel failed: {done.stderr.strip()[-300:]}"
-                os.replace(built, target)  # whole or not at all: another process may load it meanwhile
-        return ctypes.CDLL(str(target)), None
-    except (OSError, subprocess.SubprocessError) as exc:
-        return None, f"building or loading the kernel failed: {exc}"
 
 
 def quantize(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
