@@ -14,6 +14,8 @@ from transformers import (
     BertConfig,
     BertForMaskedLM,
     BertModel,
+    Gemma3ForCausalLM,
+    Gemma3TextConfig,
     GPT2Config,
     GPT2LMHeadModel,
     LlamaConfig,
@@ -122,6 +124,28 @@ def build_llama(folder: Path, chat: bool = False) -> Path:
         eos_token_id=0,
     )
     return _save(LlamaForCausalLM(config), tokenizer, folder)
+
+
+def build_gemma3(folder: Path, sliding_window: int = 8) -> Path:
+    """Gemma-3's layout at width 32: sliding-window and global layers, q/k norms, its own norms."""
+    tokenizer = byte_bpe_tokenizer()
+    torch.manual_seed(4)
+    config = Gemma3TextConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        head_dim=16,
+        max_position_embeddings=CONTEXT,
+        sliding_window=sliding_window,
+        layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+        bos_token_id=0,
+        eos_token_id=0,
+        pad_token_id=0,
+    )
+    return _save(Gemma3ForCausalLM(config), tokenizer, folder)
 
 
 def build_t5(folder: Path) -> Path:
