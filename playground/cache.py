@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 import psutil
 import torch
 
-from playground import speed
+from playground import fast
 from playground.errors import PlaygroundError
 from playground.kinds import Kind
 from playground.models import (
@@ -101,11 +101,11 @@ class ModelCache:
                 device_map=self.device_map,
                 **self.load_options,
             )
-            if model.kind is Kind.DECODER and self.device.type == "cpu":
-                # The fast decode path's weights (int8 or float16 copies) are made now, with the load's
-                # progress, so that the first click does not wait for them.
+            if model.kind is Kind.DECODER and (self.device.type == "cpu" or self.device_map is None):
+                # The fast decode path (repacked weights on a CPU, captured steps on a GPU) is made
+                # now, with the load's progress, so that the first click does not wait for it.
                 started = time.perf_counter()
-                speed.prepare(model, progress)
+                fast.prepare(model, progress)
                 model = replace(model, load_seconds=model.load_seconds + time.perf_counter() - started)
             with self._lock:
                 self._make_room(ref, model.facts.weight_bytes)

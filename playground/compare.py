@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import psutil
 import torch
 
-from playground import metrics, remote
+from playground import metrics, remote, scheduler
 from playground.cache import ModelCache
 from playground.conditional import score_conditional, score_pseudo
 from playground.encoders import (
@@ -32,6 +32,7 @@ from playground.encoders import (
 )
 from playground.errors import PlaygroundError, Stopped
 from playground.facts import ModelFacts
+from playground.fast import gpu
 from playground.generation import Generation, GenerationSettings, build_prompt, stream
 from playground.kinds import Kind
 from playground.limits import Deadline, Limits, within
@@ -202,6 +203,7 @@ def compare_stream(
     check_models(models)
     request.check(limits)
     columns = as_columns(models)
+    threads = torch.get_num_threads()
     if cache.device.type == "cpu":
         torch.set_num_threads(threads_per_model(len(columns)))
     states = [Result(column.describe(request.generation), "loading") for column in columns]
@@ -227,6 +229,7 @@ def compare_stream(
             yield list(states)
     finally:
         run.deadline.cancelled.set()
+        torch.set_num_threads(threads)  # the caller's setting, as it was
 
 
 def _worker(index: int, column: Column, run: _Run) -> None:
@@ -290,27 +293,36 @@ def _remote_column(index: int, column: Column, request: Request, state: Result, 
 
 
 def run_one(lm: LoadedModel, request: Request, state: Result, run: _Run | None = None) -> Iterator[Result]:
-    """The work one model does for a request, by kind; yields its column as it fills."""
+    """The work one model does for a request, by kind; yields its column as it fills.
+
+    Generation streams from the device's scheduler on a GPU (``playground.scheduler``), from
+    this thread on a CPU; the rest (tokens, scores, task heads) runs here, holding the GPU
+    shared so that no graph capture starts in the middle of it (``playground.fast.gpu``).
+    """
     process = psutil.Process()
     rss_before = process.memory_info().rss
     if lm.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(lm.device)
-    state = replace(state, **_token_counts(lm, request))
-    if lm.kind is Kind.ENCODER_DECODER and request.task:
-        output, result, seconds = run_text2text(lm, request)
-        state = replace(state, output=output, task=request.task, task_result=result, task_seconds=seconds)
-    elif lm.kind in HEAD_KINDS:
-        start = time.perf_counter()
-        output, result = run_head(lm, request.text, request.target)
-        task = {Kind.CLASSIFIER: "classification", Kind.TOKEN_CLASSIFIER: "ner"}.get(lm.kind, "extractive_qa")
-        state = replace(state, output=output, task=task, task_result=result, task_seconds=time.perf_counter() - start)
-    elif lm.kind in (Kind.DECODER, Kind.ENCODER_DECODER):
-        for update in stream(lm, request.text, request.generation):
+    with gpu.shared(lm.device):
+        state = replace(state, **_token_counts(lm, request))
+        if lm.kind is Kind.ENCODER_DECODER and request.task:
+            output, result, seconds = run_text2text(lm, request)
+            state = replace(state, output=output, task=request.task, task_result=result, task_seconds=seconds)
+        elif lm.kind in HEAD_KINDS:
+            start = time.perf_counter()
+            output, result = run_head(lm, request.text, request.target)
+            task = {Kind.CLASSIFIER: "classification", Kind.TOKEN_CLASSIFIER: "ner"}.get(lm.kind, "extractive_qa")
+            seconds = time.perf_counter() - start
+            state = replace(state, output=output, task=task, task_result=result, task_seconds=seconds)
+    if lm.kind in (Kind.DECODER, Kind.ENCODER_DECODER) and not (lm.kind is Kind.ENCODER_DECODER and request.task):
+        generate = scheduler.scheduler_for(lm.device).stream if scheduler.enabled(lm.device) else stream
+        for update in generate(lm, request.text, request.generation):
             state = replace(state, output=update.text, generation=update.result)
             if update.result is None:
                 yield state
                 _check_stop(run)  # after the yield, so the text so far stays in the column
-    state = _kind_outputs(lm, request, state)
+    with gpu.shared(lm.device):
+        state = _kind_outputs(lm, request, state)
     growth = process.memory_info().rss - rss_before
     peak = torch.cuda.max_memory_allocated(lm.device) if lm.device.type == "cuda" else None
     yield replace(state, status="done", memory_growth_bytes=growth, peak_memory_bytes=peak)

@@ -3,31 +3,34 @@
 The loop is written out (forward, pick, repeat) instead of calling ``generate`` for three
 reasons: each model samples from its own ``torch.Generator``, so a seed reproduces its output
 whatever runs beside it (``generate`` draws from the global RNG); text can be streamed and
-timed per token without a streamer thread; and the per-token overhead is smaller (DESIGN §4).
+timed per token without a streamer thread; and the per-token overhead is smaller (docs/decoding.md).
 
 A generation is a ``Decoding``: its state between tokens, advanced by ``launch`` (run the model,
 pick the next token, without waiting for the device) and ``collect`` (read the token, stop or
-stream it). ``stream`` alternates the two for one model; ``playground.lockstep`` launches 2-3
-models before collecting any, from one thread. ``settings.speed`` picks the weights and the
-step the model runs (``playground.speed``); the result says which precision that was.
+stream it). ``stream`` alternates the two for one model; ``playground.scheduler`` launches every
+decoding on a GPU before collecting any, from one thread. ``settings.speed`` picks the weights
+and the step the model runs (``playground.fast``); the result says which precision that was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
 from playground.errors import PlaygroundError
+from playground.fast import DEFAULT_SPEED, DecodePath, check_speed, decode_path, keeps_logits
+from playground.fast.static import RowDoesNotFit
 from playground.kinds import Kind
 from playground.metrics import tokens_per_second
 from playground.models import LoadedModel
-from playground.speed import DEFAULT_SPEED, DecodePath, check_speed, decode_path, keeps_logits
 
 
 @dataclass(frozen=True)
@@ -107,7 +110,7 @@ class Generation:
     first_call: bool  # first run after load: includes one-off warm-up costs
     note: str | None = None
     precision: str | None = None  # of the weights and activations that generated, e.g. "float32"
-    decode_method: str | None = None  # "eager" | "static KV cache" | "static KV cache, CUDA graph"
+    decode_method: str | None = None  # "eager" | playground.fast's STATIC, GRAPH or native.METHOD
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,20 @@ class Update:
     result: Generation | None = None  # set on the last update only
 
 
+READ_AHEAD = 4  # picked tokens a GPU decoding may hold before reading them back
 _warm: weakref.WeakSet = weakref.WeakSet()
+_streams: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def model_stream(lm: LoadedModel):
+    """The CUDA stream a model's decodings run on: each model its own, so that the kernels of
+    models side by side can overlap."""
+    with _warm_lock:
+        if lm.model not in _streams:
+            _streams[lm.model] = torch.cuda.Stream(lm.device)
+        return _streams[lm.model]
+
+
 _warm_lock = threading.Lock()
 
 
@@ -197,8 +213,9 @@ def generate(lm: LoadedModel, text: str, settings: GenerationSettings) -> Genera
     raise AssertionError("stream ended without a result")
 
 
-def start(lm: LoadedModel, text: str, settings: GenerationSettings) -> Decoding:
-    """Check the request and tokenize the prompt; nothing runs on the model yet."""
+def start(lm: LoadedModel, text: str, settings: GenerationSettings, shared: bool = False) -> Decoding:
+    """Check the request and tokenize the prompt; nothing runs on the model yet. ``shared``: the
+    caller (the scheduler) can flush shared batches, so a row of one may be used."""
     settings.check()
     if lm.kind not in (Kind.DECODER, Kind.ENCODER_DECODER):
         raise PlaygroundError(f"{lm.label} is an {lm.kind.value}: it does not generate text.")
@@ -214,7 +231,7 @@ def start(lm: LoadedModel, text: str, settings: GenerationSettings) -> Decoding:
             f"{lm.label} reads at most {context:,} tokens; the prompt has {len(prompt.ids):,} and "
             f"{settings.max_new_tokens} new tokens were asked for. Shorten the prompt or lower max new tokens."
         )
-    return Decoding(lm, prompt, settings, decode_path(lm, settings.speed))
+    return Decoding(lm, prompt, settings, decode_path(lm, settings.speed), shared)
 
 
 class TextStream:
@@ -251,12 +268,18 @@ class Decoding:
 
     ``launch`` runs the model on the pending input and picks the next token without reading it
     back, so that on a GPU the steps of several models can be queued before any is waited for;
-    ``collect`` reads it (the one host sync per token, needed to stream and to stop) and returns
-    the updates to show. Each decoding samples from its own ``torch.Generator``: its tokens do not
-    depend on what runs beside it.
+    ``collect`` reads the oldest picked token (the one host sync per token, needed to stream and
+    to stop) and returns the updates to show. A decoding may run one step ahead of what it has
+    collected (``playground.scheduler`` launches twice in a decoding's first round): the token
+    it feeds the model never leaves the device. Each decoding samples from its own
+    ``torch.Generator``: its tokens do not depend on what runs beside it.
+
+    Where the step happens: a session of the path's fast step (``playground.fast``) for this
+    generation alone, a row of the path's shared batch (only the scheduler flushes those:
+    ``launch`` stages the input, the scheduler flushes the batch, then ``pick``), or eagerly.
     """
 
-    def __init__(self, lm: LoadedModel, prompt: Prompt, settings: GenerationSettings, path: DecodePath):
+    def __init__(self, lm: LoadedModel, prompt: Prompt, settings: GenerationSettings, path: DecodePath, shared: bool):
         self.lm, self.prompt, self.settings, self.path = lm, prompt, settings, path
         self.generator = torch.Generator(device=lm.device).manual_seed(settings.seed)
         with _warm_lock:
@@ -267,62 +290,121 @@ class Decoding:
         self.generated: list[int] = []
         self.done = False
         self.reason = "max new tokens"
-        self._static = self._claim_static()
-        self._used_static = self._static is not None
+        self.session = self._claim(shared)
+        self.method = "eager" if self.session is None else path.method + (", batched" if self.batch else "")
         self.note: str | None = None
+        self.awaiting = False  # staged in a shared batch: picks after the scheduler's flush
+        self._launched = 0
+        self._pending: deque = deque()  # picked tokens not yet read back, oldest first
+        self._picked: list[torch.Tensor] = []  # every picked token, on the device
+        self._next: torch.Tensor | None = None  # the last picked token, the next input
         self._keep: dict = {}
-        self._next: torch.Tensor | None = None
         self._cache = None
         self._encoder_outputs = None
         self._start_id: int | None = None
         self._t0 = self._t_first = 0.0
+        cuda = lm.device.type == "cuda"
+        self.stream = model_stream(lm) if cuda else None
+        self._host = torch.empty(READ_AHEAD, dtype=torch.long, pin_memory=True) if cuda else None
 
-    def _claim_static(self):
-        """The path's own step for this generation (a static-cache step or a native session), or
-        None to decode eagerly: there is none, or it is too short or busy."""
-        step = self.path.static
-        return step.claim(len(self.prompt.ids) + self.settings.max_new_tokens) if step is not None else None
+    @property
+    def batch(self):
+        """The shared batch this decoding is a row of, or None."""
+        return self.session.batch if getattr(self.session, "shared", False) else None
+
+    @property
+    def can_launch(self) -> bool:
+        return not self.done and self._launched < self.settings.max_new_tokens and not self.awaiting
+
+    def _claim(self, shared: bool):
+        """A session for this generation: the path's step alone, else (when ``shared``) a row of
+        its shared batch, else None to decode eagerly (there is none, or it is too short or busy)."""
+        needed = (len(self.prompt.ids), self.settings.max_new_tokens)
+        if self.path.alone is not None and (session := self.path.alone.claim(*needed)) is not None:
+            return session
+        if shared and self.path.shared is not None:
+            return self.path.shared.claim(*needed)
+        return None
+
+    def _on_stream(self):
+        stream = self.batch.stream if self.batch is not None else self.stream
+        return torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext()
 
     @torch.inference_mode()
     def launch(self) -> None:
-        if self.done:
+        """Run the next step (the prompt, at the first) and pick its token; a shared row only
+        stages its input here."""
+        if not self.can_launch:
             return
-        model, device, step = self.path.model, self.lm.device, len(self.generated)
-        if step == 0:
-            self._t0 = time.perf_counter()
-            logits = self._prefill(self.path.prompt_model, torch.tensor([self.prompt.ids], device=device))
-        elif self._static is not None:
-            logits = self._static.step(self._next, len(self.prompt.ids) + step - 1)
-        elif self._encoder_outputs is not None:
-            inputs = self._next if self._cache is not None else self._sequence(self._start_id)
-            out = model(
-                encoder_outputs=self._encoder_outputs, decoder_input_ids=inputs, cache=self._cache, use_cache=True
-            )
-            self._cache, logits = getattr(out, "cache", None), out.logits[:, -1, :]
-        else:
-            # Models without a KV cache (the original GPT) re-read the whole sequence each step.
-            inputs = self._next if self._cache is not None else self._sequence(*self.prompt.ids)
-            out = model(input_ids=inputs, cache=self._cache, use_cache=True, **self._keep)
-            self._cache, logits = getattr(out, "cache", None), out.logits[:, -1, :]
-        if step and model is not self.path.prompt_model and not bool(torch.isfinite(logits).all()):
-            logits = self._fall_back_to_exact()
-        self._next = pick_next(logits, self.settings, self.generator)
+        with self._on_stream():
+            model, device, step = self.path.model, self.lm.device, self._launched
+            if step == 0:
+                self._t0 = time.perf_counter()
+                logits = self._prefill(self.path.prompt_model, torch.tensor([self.prompt.ids], device=device))
+            elif self.batch is not None:
+                self.session.stage(self._next)
+                self.awaiting = True
+                return
+            elif self.session is not None:
+                logits = self.session.step(self._next, len(self.prompt.ids) + step - 1)
+            elif self._encoder_outputs is not None:
+                inputs = self._next if self._cache is not None else self._sequence([self._start_id])
+                out = model(
+                    encoder_outputs=self._encoder_outputs, decoder_input_ids=inputs, cache=self._cache, use_cache=True
+                )
+                self._cache, logits = getattr(out, "cache", None), out.logits[:, -1, :]
+            else:
+                # Models without a KV cache (the original GPT) re-read the whole sequence each step.
+                inputs = self._next if self._cache is not None else self._sequence(self.prompt.ids)
+                out = model(input_ids=inputs, cache=self._cache, use_cache=True, **self._keep)
+                self._cache, logits = getattr(out, "cache", None), out.logits[:, -1, :]
+            if step and model is not self.path.prompt_model and not bool(torch.isfinite(logits).all()):
+                logits = self._fall_back_to_exact()
+            self._pick(logits)
 
-    def _sequence(self, *start: int) -> torch.Tensor:
-        return torch.tensor([[*start, *self.generated]], device=self.lm.device)
+    @torch.inference_mode()
+    def pick(self) -> None:
+        """After the scheduler flushed this row's batch: pick the token from the row's logits."""
+        if self.awaiting:
+            self.awaiting = False
+            with self._on_stream():
+                self._pick(self.session.logits())
+
+    def _pick(self, logits: torch.Tensor) -> None:
+        token = pick_next(logits, self.settings, self.generator)
+        self._next = token
+        self._picked.append(token)
+        self._launched += 1
+        if self._host is None:
+            self._pending.append(token)
+            return
+        # Start the copy to the host now, behind this step only: reading it later waits for this
+        # token, not for a step launched after it.
+        slot = self._launched % READ_AHEAD
+        self._host[slot].copy_(token.view(()), non_blocking=True)
+        event = torch.cuda.Event()
+        event.record()
+        self._pending.append((slot, event))
+
+    def _sequence(self, start: list[int]) -> torch.Tensor:
+        """``start`` and every token picked so far, read back or not (for models without a cache)."""
+        return torch.cat([torch.tensor([start], device=self.lm.device), *self._picked], dim=1)
 
     def _fall_back_to_exact(self) -> torch.Tensor:
-        """A 16-bit product overflowed (``playground.half``): reread everything in float32 and go on."""
-        self._release_static()
-        self.path = DecodePath(self.lm.model, self.lm.model, self.lm.facts.dtype, "eager")
+        """A 16-bit product overflowed (``playground.fast.half``): reread everything in float32 and go on."""
+        self._release_session()
+        self.path, self.method = DecodePath(self.lm.model, self.lm.model, self.lm.facts.dtype, "eager"), "eager"
         self.note = "A float16 product overflowed; this output was finished with the float32 weights."
-        ids = torch.tensor([self.prompt.ids + self.generated], device=self.lm.device)
-        return self._prefill(self.lm.model, ids)
+        return self._prefill(self.lm.model, self._sequence(self.prompt.ids))
 
     def _prefill(self, model, ids: torch.Tensor) -> torch.Tensor:
         self._keep = {"logits_to_keep": 1} if keeps_logits(model) else {}
-        if self._static is not None:
-            return self._static.prefill(ids, model)
+        if self.session is not None:
+            try:
+                return self.session.prefill(ids, model)
+            except RowDoesNotFit:
+                self._release_session()  # the shared batch moved on meanwhile: decode eagerly
+                self.method = "eager"
         if self.lm.kind is Kind.ENCODER_DECODER:
             self._encoder_outputs = model.get_encoder()(input_ids=ids)
             start_id = model.generation_config.decoder_start_token_id
@@ -338,9 +420,16 @@ class Decoding:
         return out.logits[:, -1, :]
 
     def collect(self) -> list[Update]:
-        if self.done or self._next is None:
+        """Read the oldest picked token back; the updates it makes (none, a piece, the end)."""
+        if self.done or not self._pending:
             return []
-        token = int(self._next.item())
+        pending = self._pending.popleft()
+        if self._host is None:
+            token = int(pending.item())
+        else:
+            slot, event = pending
+            event.synchronize()
+            token = int(self._host[slot])
         if not self.generated and self._t_first == 0.0:
             self._t_first = time.perf_counter()
         if token in self.stops:
@@ -354,14 +443,16 @@ class Decoding:
         return updates
 
     def close(self) -> None:
-        """Free what the decoding holds (its cache; the static step, for the next generation)."""
-        self._release_static()
+        """Free what the decoding holds (its cache; its session or row, for the next generation)."""
+        self._release_session()
         self._cache = self._encoder_outputs = None
+        self._pending.clear()
 
-    def _release_static(self) -> None:
-        if self._static is not None:
-            self._static.release()
-            self._static = None
+    def _release_session(self) -> None:
+        if self.session is not None:
+            self.session.release()
+            self.session = None
+        self.awaiting = False
 
     def _finish(self) -> Update:
         self.done = True
@@ -387,6 +478,6 @@ class Decoding:
             self.first_call,
             note,
             self.path.precision,
-            self.path.method if self._used_static else "eager",
+            self.method,
         )
         return Update("", text, len(generated), result)

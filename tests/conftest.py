@@ -14,7 +14,7 @@ import torch  # noqa: E402
 
 from tests import tiny_models  # noqa: E402
 
-torch.set_num_threads(1)  # small models run faster single-threaded here (DESIGN §4)
+torch.set_num_threads(1)  # small models run faster single-threaded here (docs/decoding.md, Threads)
 
 
 @pytest.fixture(scope="session")

@@ -132,3 +132,15 @@ def test_preset_columns_carry_their_decoding(tmp_path):
     bad.write_text("title: t\npurpose: p\nmodels:\n  - id: a\n    do_sample: maybe\n  - b\nprompts: [x]\n")
     with pytest.raises(PlaygroundError, match=r"models\[0\].do_sample' must be true or false"):
         load_preset(bad)
+
+
+def test_a_comparison_leaves_the_callers_thread_setting_as_it_was(tiny_folders, cache):
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        run(cache, [tiny_folders["gpt2"], tiny_folders["llama"], tiny_folders["bert"]], "Hello")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

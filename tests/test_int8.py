@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from playground import half, int8, native, speed
+from playground import fast
+from playground.fast import half, int8, native
 from playground.generation import GenerationSettings, generate
 
 
@@ -49,38 +50,38 @@ def test_zero_weights_and_threads_beyond_rows():
 
 
 def test_widths_that_are_not_groups_of_32_keep_their_float_layer(loaded, monkeypatch):
-    monkeypatch.setattr(speed, "HALF_MIN_BYTES", 0)
-    twin = half.replace_linear(torch.nn.Sequential(torch.nn.Linear(40, 8), torch.nn.Linear(8, 64)), speed._int8_layer)
+    monkeypatch.setattr(fast, "HALF_MIN_BYTES", 0)
+    twin = half.replace_linear(torch.nn.Sequential(torch.nn.Linear(40, 8), torch.nn.Linear(8, 64)), fast._int8_layer)
     assert [type(m).__name__ for m in twin] == ["Linear", "Linear"]  # 40 and 8 inputs: not multiples of 32
-    twin = half.replace_linear(torch.nn.Sequential(torch.nn.Linear(64, 8)), speed._int8_layer)
+    twin = half.replace_linear(torch.nn.Sequential(torch.nn.Linear(64, 8)), fast._int8_layer)
     assert type(twin[0]) is int8.Linear8
 
 
 @pytest.mark.parametrize("name", ["gpt2", "llama"])
 def test_fast_path_decodes_with_int8_and_says_so(loaded, monkeypatch, name):
     lm = loaded[name]
-    monkeypatch.setattr(speed, "HALF_MIN_BYTES", 0)
-    speed.forget(lm)
+    monkeypatch.setattr(fast, "HALF_MIN_BYTES", 0)
+    fast.forget(lm)
     try:
         result = generate(lm, "The quick brown fox", GenerationSettings(max_new_tokens=8))
         assert result.precision == int8.PRECISION
-        layers = [m for m in speed.decode_path(lm, "fast").model.modules() if isinstance(m, int8.Linear8)]
+        layers = [m for m in fast.decode_path(lm, "fast").model.modules() if isinstance(m, int8.Linear8)]
         assert layers, "no layer was converted"
         exact = generate(lm, "The quick brown fox", GenerationSettings(max_new_tokens=8, speed="exact"))
         assert exact.precision == lm.facts.dtype and result.new_tokens == exact.new_tokens
     finally:
-        speed.forget(lm)
+        fast.forget(lm)
 
 
 def test_without_the_kernel_the_fast_path_is_float16(loaded, monkeypatch):
     lm = loaded["llama"]
-    monkeypatch.setattr(speed, "HALF_MIN_BYTES", 0)
+    monkeypatch.setattr(fast, "HALF_MIN_BYTES", 0)
     monkeypatch.setattr(int8, "available", lambda: False)
-    speed.forget(lm)
+    fast.forget(lm)
     try:
-        assert speed.decode_path(lm, "fast").precision == speed.HALF_PRECISION
+        assert fast.decode_path(lm, "fast").precision == fast.HALF_PRECISION
     finally:
-        speed.forget(lm)
+        fast.forget(lm)
 
 
 def test_a_missing_compiler_is_a_reason_not_an_error(monkeypatch, tmp_path):

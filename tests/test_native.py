@@ -19,8 +19,9 @@ from transformers import (
     Qwen2ForCausalLM,
 )
 
-from playground import native, speed
+from playground import fast
 from playground.cache import ModelCache
+from playground.fast import native
 from playground.generation import GenerationSettings, generate, start
 
 COMMON = {
@@ -185,10 +186,10 @@ def test_unsupported_models_say_why():
 def tiny_native(loaded, monkeypatch):
     """The tiny Llama is below the size where the fast path pays: prepare it anyway."""
     lm = loaded["llama"]
-    monkeypatch.setattr(speed, "HALF_MIN_BYTES", 0)
-    speed.forget(lm)
+    monkeypatch.setattr(fast, "HALF_MIN_BYTES", 0)
+    fast.forget(lm)
     yield lm
-    speed.forget(lm)
+    fast.forget(lm)
 
 
 def test_fast_path_decodes_natively_and_says_so(tiny_native):
@@ -202,7 +203,7 @@ def test_fast_path_decodes_natively_and_says_so(tiny_native):
 def test_a_prepared_model_can_still_be_copied(tiny_native):
     import copy
 
-    speed.prepare(tiny_native)
+    fast.prepare(tiny_native)
     clone = copy.deepcopy(tiny_native.model)
     ids = torch.tensor([[1, 2, 3]])
     with torch.inference_mode():
@@ -233,9 +234,9 @@ def smol():
 
 
 def test_smollm2_weights_are_all_kept_exactly(smol):
-    path = speed.decode_path(smol, "fast")
+    path = fast.decode_path(smol, "fast")
     assert path.method == native.METHOD
-    step = path.static
+    step = path.alone
     assert step.exact == step.matrices == 121 and step.four_bit == 120  # the embedding is Q8_0 in the GGUF
 
 

@@ -1,4 +1,4 @@
-"""The fast decode path and the one-thread side-by-side scheduler: same tokens, seeds reproducible.
+"""The CPU fast paths through transformers (float16 twin) and the streamed text: same tokens as float32.
 
 No timing is asserted here: speed is measured by bench/run.py, and a timed test would only
 measure how busy the machine running it is.
@@ -11,14 +11,12 @@ import weakref
 
 import pytest
 import torch
-from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
-from playground import half, int8, native, speed
+from playground import fast
 from playground.cache import ModelCache
 from playground.errors import PlaygroundError
+from playground.fast import half, int8, native
 from playground.generation import GenerationSettings, TextStream, generate, start, stream
-from playground.lockstep import Job, generate_lockstep, stream_lockstep
-from tests import tiny_models
 
 PROMPTS = ["The quick", "A cat sat on", "Photosynthesis turns", "Café, naïve 😀"]
 GREEDY = GenerationSettings(max_new_tokens=20)
@@ -30,14 +28,14 @@ def twin_even_for_tiny_models(monkeypatch, loaded):
     """The tiny models are below the size where a twin pays; build the float16 one anyway to test
     it (the native step and the int8 twin, chosen where their kernels build, have test_native.py
     and test_int8.py), and leave no prepared path behind for the other test files."""
-    monkeypatch.setattr(speed, "HALF_MIN_BYTES", 0)
+    monkeypatch.setattr(fast, "HALF_MIN_BYTES", 0)
     monkeypatch.setattr(int8, "available", lambda: False)
     monkeypatch.setattr(native, "why_unsupported", lambda model: "not what these tests are about")
     for lm in loaded.values():
-        speed.forget(lm)
+        fast.forget(lm)
     yield
     for lm in loaded.values():
-        speed.forget(lm)
+        fast.forget(lm)
 
 
 def _exact(settings: GenerationSettings) -> GenerationSettings:
@@ -52,54 +50,16 @@ def _tokens(lm, text: str, settings: GenerationSettings) -> list[int]:
     return decoding.generated
 
 
-@pytest.fixture()
-def static_path(loaded):
-    """Force the GPU's static-cache step onto the tiny decoders (on a CPU it runs without a graph)."""
-    lms = [loaded["gpt2"], loaded["llama"]]
-    for lm in lms:
-        speed.forget(lm)
-        speed.prepare(lm, static=True)
-    yield lms
-    for lm in lms:
-        speed.forget(lm)
-
-
-@pytest.fixture(scope="module")
-def tiny_gemma3(tmp_path_factory, cache):
-    """Gemma-3's layout (sliding-window and global layers, q/k norms) at width 32."""
-    folder = tmp_path_factory.mktemp("gemma3")
-    tokenizer = tiny_models.byte_bpe_tokenizer()
-    torch.manual_seed(4)
-    config = Gemma3TextConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=3,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        head_dim=16,
-        max_position_embeddings=tiny_models.CONTEXT,
-        sliding_window=8,
-        layer_types=["sliding_attention", "sliding_attention", "full_attention"],
-        bos_token_id=0,
-        eos_token_id=0,
-        pad_token_id=0,
-    )
-    Gemma3ForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return cache.get(str(folder)).model
-
-
 def test_a_model_too_small_to_gain_decodes_as_loaded(loaded, monkeypatch):
-    monkeypatch.setattr(speed, "HALF_MIN_BYTES", 64 * 2**20)
+    monkeypatch.setattr(fast, "HALF_MIN_BYTES", 64 * 2**20)
     result = generate(loaded["llama"], "The quick", GREEDY)
     assert (result.precision, result.decode_method) == ("float32", "eager")
 
 
 def test_fast_path_reports_its_precision_and_exact_reports_the_loaded_dtype(loaded):
-    fast = generate(loaded["llama"], "The quick", GREEDY)
+    twin = generate(loaded["llama"], "The quick", GREEDY)
     exact = generate(loaded["llama"], "The quick", _exact(GREEDY))
-    assert fast.precision == speed.HALF_PRECISION and fast.decode_method == "eager"
+    assert twin.precision == fast.HALF_PRECISION and twin.decode_method == "eager"
     assert exact.precision == "float32" and exact.decode_method == "eager"
 
 
@@ -112,7 +72,7 @@ def test_fast_path_gives_the_greedy_tokens_of_the_exact_path_on_tiny_models(load
 
 def test_float16_twin_shares_all_but_the_linear_weights(loaded):
     lm = loaded["llama"]
-    path = speed.decode_path(lm, "fast")
+    path = fast.decode_path(lm, "fast")
     originals = {id(p) for p in lm.model.parameters()}
     halves = [m for m in path.model.modules() if isinstance(m, half.Linear16)]
     assert len(halves) == len(half.linear_layers(lm.model)) > 0
@@ -125,7 +85,7 @@ def test_float16_twin_shares_all_but_the_linear_weights(loaded):
 
 def test_a_prepared_model_is_freed_when_nothing_else_holds_it(tiny_folders):
     lm = ModelCache(device=torch.device("cpu"), dtype=torch.float32).get(tiny_folders["llama"]).model
-    speed.prepare(lm)
+    fast.prepare(lm)
     generate(lm, "The quick", GREEDY)
     model = weakref.ref(lm.model)
     del lm
@@ -136,15 +96,15 @@ def test_a_prepared_model_is_freed_when_nothing_else_holds_it(tiny_folders):
 def test_a_float16_overflow_is_caught_and_the_output_finished_in_float32(loaded):
     lm = loaded["gpt2"]
     expected = generate(lm, "A cat sat on", _exact(GREEDY))
-    speed.forget(lm)
-    path = speed.prepare(lm)
+    fast.forget(lm)
+    path = fast.prepare(lm)
     try:
         for module in path.model.modules():
             if isinstance(module, half.Linear16):
                 module.scale = 1e-30  # x / scale overflows float16 in every product
         got = generate(lm, "A cat sat on", GREEDY)
     finally:
-        speed.forget(lm)
+        fast.forget(lm)
     assert got.text == expected.text and got.precision == "float32"
     assert "overflowed" in got.note
 
@@ -153,108 +113,6 @@ def test_calibration_gives_powers_of_two_that_keep_float16_in_range():
     assert half._power_of_two_above(0.5) == 1.0
     assert half._power_of_two_above(3.0) == 4.0
     assert half._power_of_two_above(22_500 * half.HEADROOM / half.FLOAT16_MAX) == 32.0
-
-
-def test_static_cache_step_gives_the_tokens_of_the_dynamic_cache(loaded, static_path):
-    for lm in static_path:
-        for text in PROMPTS[:2]:
-            result = generate(lm, text, GREEDY)
-            assert result.decode_method == "static KV cache"
-            speed.forget(lm)
-            assert generate(lm, text, GREEDY).text == result.text
-            speed.prepare(lm, static=True)
-
-
-def test_static_cache_step_on_gemma3_sliding_window_layers(tiny_gemma3):
-    lm = tiny_gemma3
-    long = GenerationSettings(max_new_tokens=30)  # past the sliding window of 8
-    dynamic = _tokens(lm, "The quick brown fox", long)
-    speed.prepare(lm, static=True)
-    try:
-        assert _tokens(lm, "The quick brown fox", long) == dynamic
-    finally:
-        speed.forget(lm)
-
-
-class ReplayedStep:
-    """Stands in for a CUDA graph on a CPU: replaying reruns the step, at the captured position
-    if ``frozen`` (what a graph that baked a host value in would do)."""
-
-    def __init__(self, step: speed.StaticStep, frozen: bool):
-        self.step, self.frozen = step, frozen
-        self.position = int(step.position)
-
-    def replay(self):
-        if self.frozen:
-            self.step.position.fill_(self.position)
-        self.step.logits.copy_(self.step._forward())
-
-
-@pytest.mark.parametrize("frozen", [False, True])
-def test_a_captured_step_is_used_only_if_it_agrees_with_the_eager_step(loaded, static_path, frozen):
-    step = speed.decode_path(static_path[1], "fast").static
-    step.prefill(torch.tensor([[1, 2]]))
-    step.logits = step._forward()
-    step.graph = ReplayedStep(step, frozen)
-    try:
-        assert step.agrees_with_eager() is not frozen
-    finally:
-        step.graph = None
-
-
-def test_static_step_is_released_when_a_stream_is_abandoned(loaded, static_path):
-    lm = static_path[0]
-    updates = stream(lm, "The quick", GREEDY)
-    next(updates)
-    updates.close()
-    assert not speed.decode_path(lm, "fast").static.lock.locked()
-    assert generate(lm, "The quick", GREEDY).decode_method == "static KV cache"
-
-
-def test_a_second_generation_finding_the_static_step_busy_decodes_eagerly(loaded, static_path):
-    lm = static_path[1]
-    holder = start(lm, "The quick", GREEDY)
-    try:
-        assert generate(lm, "A cat", GREEDY).decode_method == "eager"
-    finally:
-        holder.close()
-
-
-@pytest.mark.parametrize("settings", [GREEDY, SAMPLED], ids=["greedy", "sampled"])
-def test_lockstep_gives_each_model_the_tokens_it_gives_alone(loaded, settings):
-    jobs = [
-        Job(loaded["gpt2"], "The quick", settings),
-        Job(loaded["llama"], "A cat sat on", settings),
-        Job(loaded["t5"], "Photosynthesis turns sunlight into sugar.", settings),
-    ]
-    together = generate_lockstep(jobs)
-    alone = [generate(job.model, job.text, job.settings) for job in jobs]
-    assert [r.text for r in together] == [r.text for r in alone]
-    assert [r.new_tokens for r in together] == [r.new_tokens for r in alone]
-
-
-def test_lockstep_with_the_same_model_twice_and_different_seeds(loaded):
-    lm = loaded["llama"]
-    other_seed = GenerationSettings(**{**SAMPLED.__dict__, "seed": 12})
-    jobs = [Job(lm, "The quick", SAMPLED), Job(lm, "The quick", other_seed), Job(lm, "The quick", SAMPLED)]
-    first, second, third = generate_lockstep(jobs)
-    assert first.text == third.text == generate(lm, "The quick", SAMPLED).text
-    assert second.text == generate(lm, "The quick", other_seed).text != first.text
-
-
-def test_lockstep_streams_every_model_in_turn_and_ends_each_with_its_result(loaded):
-    jobs = [Job(loaded["gpt2"], "The quick", GREEDY), Job(loaded["llama"], "A cat", GREEDY)]
-    events = list(stream_lockstep(jobs))
-    order = [index for index, _ in events]
-    last_of_first = len(order) - 1 - order[::-1].index(0)
-    assert order.index(1) < last_of_first  # interleaved, not one model after the other
-    assert sorted(i for i, u in events if u.result is not None) == [0, 1]
-
-
-def test_lockstep_refuses_an_invalid_job_before_running_any(loaded):
-    jobs = [Job(loaded["gpt2"], "The quick", GREEDY), Job(loaded["bert"], "A cat", GREEDY)]
-    with pytest.raises(PlaygroundError, match="does not generate"):
-        generate_lockstep(jobs)
 
 
 @pytest.mark.parametrize("name", ["gpt2", "t5"])
@@ -296,13 +154,13 @@ SMOL_PROMPTS = [
 
 
 def test_fast_path_follows_float32_greedy_tokens_on_smollm2(smol):
-    speed.forget(smol)  # the cache prepared the int8 path at load; this test is about float16
+    fast.forget(smol)  # the cache prepared the int8 path at load; this test is about float16
     settings = GenerationSettings(max_new_tokens=24)
     agreed = []
     for text in SMOL_PROMPTS:
-        fast, exact = _tokens(smol, text, settings), _tokens(smol, text, _exact(settings))
-        agreed.append(next((i for i, (a, b) in enumerate(zip(fast, exact, strict=False)) if a != b), len(exact)))
-        assert len(fast) == len(exact) or agreed[-1] < min(len(fast), len(exact))
+        twin, exact = _tokens(smol, text, settings), _tokens(smol, text, _exact(settings))
+        agreed.append(next((i for i, (a, b) in enumerate(zip(twin, exact, strict=False)) if a != b), len(exact)))
+        assert len(twin) == len(exact) or agreed[-1] < min(len(twin), len(exact))
     assert min(agreed) >= 16 and sum(agreed) >= 0.9 * 24 * len(SMOL_PROMPTS), agreed
 
 
@@ -317,9 +175,16 @@ def test_the_gpu_benchmark_script_runs_end_to_end_on_small_shapes(tmp_path):
     root = Path(__file__).resolve().parents[1]
     out = tmp_path / "bench.json"
     command = [sys.executable, "bench/run.py", "--gpu", "--tiny", "--tokens", "4", "--out", str(out)]
+    command += ["--visitors", "4", "--comparisons", "2", "--work", str(tmp_path / "work")]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads(out.read_text())
     assert results["complete"] and results["mode"] == "gpu"
-    assert all(results["side_by_side"]["lockstep_same_tokens"])
+    comparison = results["comparison"]
+    assert all(comparison["same_text_fast_and_exact"])
+    assert {c["method"] for c in comparison["warm"]["columns"]} == {fast.STATIC}
+    assert comparison["trio_over_slowest_alone"] and comparison["first_over_eager"]
     assert all(row["same_nll"] for row in results["scoring"])
+    visitors = results["visitors"]
+    assert visitors["completed"] == 8 and not visitors["errors"] and visitors["p95_s"] >= visitors["p50_s"]
+    assert f"{fast.STATIC}, batched" in visitors["decode_methods"]
