@@ -16,18 +16,21 @@ perplexity is token-weighted over all of them (not a mean of window means).
 
 from __future__ import annotations
 
-import inspect
+import math
 from dataclasses import dataclass
 
 import torch
 
 from playground import metrics
 from playground.errors import PlaygroundError
+from playground.fast import static
 from playground.kinds import Kind
+from playground.limits import checkpoint
 from playground.models import LoadedModel
 
-# Logits of a batch of windows are window x vocabulary floats: keep a batch under ~256 MB.
-LOGITS_BUDGET_BYTES = 256 * 2**20
+# Float32 logits of the positions scored at once on a CPU (a batch of windows, or one window).
+LOGITS_BUDGET_BYTES = 512 * 2**20
+BATCH_BYTES_CPU = 32 * 2**20
 DEFAULT_MAX_WINDOW = 1024
 
 
@@ -99,29 +102,35 @@ def window_plan(length: int, window: int, stride: int, first_target: int = 1) ->
 
 @torch.inference_mode()
 def score_causal(lm: LoadedModel, text: str, window: int | None = None, stride: int | None = None) -> Score:
-    """Score ``text`` as a document under a decoder. Perplexity is exp(mean NLL per scored token)."""
+    """Score ``text`` as a document under a decoder. Perplexity is exp(mean NLL per scored token).
+
+    The window is at most ``DEFAULT_MAX_WINDOW`` tokens, the model's context, and what keeps one
+    window's logits within ``logits_budget`` (a 262k-token vocabulary: 512 tokens on a CPU).
+    """
     if lm.kind is not Kind.DECODER:
         raise PlaygroundError(f"{lm.label} is an {lm.kind.value}: causal perplexity needs a decoder.")
     if not text.strip():
         raise PlaygroundError("The text to score is empty: type a sentence or a paragraph.")
+    checkpoint("reading the text's tokens")
     ids, spans = token_spans(lm.tokenizer, text)
     start = lm.document_start_id
     sequence = ([start] if start is not None else []) + ids
     offset = 1 if start is not None else 0  # sequence position of ids[0]
+    vocab = _vocab_size(lm.model)
+    budget = logits_budget(lm.device)
+    largest = max(64, budget // (vocab * _LOGIT_BYTES))
     context = lm.facts.context_length or DEFAULT_MAX_WINDOW
-    window = max(2, min(window or DEFAULT_MAX_WINDOW, context))
+    window = max(2, min(window or DEFAULT_MAX_WINDOW, context, largest))
     stride = min(stride or max(1, window // 2), window)
     if len(sequence) < 2:
         raise PlaygroundError(f"{lm.label}: the text is one token and there is no start token to predict it from.")
     plan = window_plan(len(sequence), window, stride)
-    nll = torch.zeros(len(sequence))
-    rank = torch.zeros(len(sequence), dtype=torch.long)
-    vocab = _vocab_size(lm.model)
-    batch_size = max(1, LOGITS_BUDGET_BYTES // (window * vocab * 4))
-    for i in range(0, len(plan), batch_size):
-        _score_windows(lm, sequence, plan[i : i + batch_size], nll, rank)
+    nll = torch.zeros(len(sequence), device=lm.device)
+    rank = torch.zeros(len(sequence), dtype=torch.long, device=lm.device)
+    _score_windows(lm, sequence, plan, nll, rank, batch_budget(lm.device) // (vocab * _LOGIT_BYTES))
     first = 1
-    total = float(nll[first:].sum())
+    nll_list, rank_list = nll.tolist(), rank.tolist()  # one transfer for the whole text
+    total = math.fsum(nll_list[first:])
     scored_text = text[spans[first - offset][0] :] if offset == 0 else text
     n_bytes = len(scored_text.encode("utf-8"))
     pieces = lm.tokenizer.convert_ids_to_tokens(ids)
@@ -130,9 +139,9 @@ def score_causal(lm: LoadedModel, text: str, window: int | None = None, stride: 
             pieces[j],
             spans[j][0],
             spans[j][1],
-            metrics.surprisal_bits(float(nll[j + offset])),
-            int(rank[j + offset]),
-            float(torch.exp(-nll[j + offset])),
+            metrics.surprisal_bits(nll_list[j + offset]),
+            rank_list[j + offset],
+            math.exp(-nll_list[j + offset]),
         )
         for j in range(len(ids))
         if j + offset >= first
@@ -155,6 +164,25 @@ def score_causal(lm: LoadedModel, text: str, window: int | None = None, stride: 
     )
 
 
+_LOGIT_BYTES = 4  # the scored positions' logits are taken to float32
+
+
+def logits_budget(device: torch.device) -> int:
+    """Bytes the scored positions' float32 logits may take at once: the windows of a batch, and
+    the window itself for a large vocabulary. On a GPU a larger batch of windows is what makes
+    scoring fast (one launch for many windows); on a CPU the budget bounds the process's memory."""
+    if device.type == "cuda":
+        return min(2 * 2**30, torch.cuda.get_device_properties(device).total_memory // 20)
+    return LOGITS_BUDGET_BYTES
+
+
+def batch_budget(device: torch.device) -> int:
+    """Bytes of float32 logits scored in one batch of windows: on a GPU the whole logits budget
+    (one launch for many windows is what makes it fast there); on a CPU a few tens of MB, which
+    stay in cache better than one large batch (a 2-layer GPT-2 scored faster window by window)."""
+    return logits_budget(device) if device.type == "cuda" else BATCH_BYTES_CPU
+
+
 def _vocab_size(model) -> int:
     """Rows of the output layer (a quantized layer's weight is a method, not a tensor), else the config's."""
     weight = getattr(model.get_output_embeddings(), "weight", None)
@@ -164,29 +192,36 @@ def _vocab_size(model) -> int:
     return getattr(config, "vocab_size", None) or 50_000
 
 
-def _logits(model, batch: torch.Tensor, keep: int) -> torch.Tensor:
-    """Logits of the last ``keep`` positions; models that cannot skip the others return them all."""
-    if "logits_to_keep" in inspect.signature(model.forward).parameters:
-        return model(input_ids=batch, logits_to_keep=keep).logits.float()
-    return model(input_ids=batch).logits.float()
+def _score_windows(lm: LoadedModel, sequence: list[int], plan, nll: torch.Tensor, rank: torch.Tensor, positions: int):
+    """NLL (nats) and rank of every scored position, into ``nll`` and ``rank`` on the device.
 
-
-def _score_windows(lm: LoadedModel, sequence: list[int], plan, nll: torch.Tensor, rank: torch.Tensor) -> None:
-    """Run windows of equal length as one batch (a shorter last window runs on its own)."""
+    Windows of equal length run as one batch of at most ``positions`` scored positions (a shorter
+    last window runs on its own); nothing is read back to the host here.
+    """
+    keeps = static.takes(lm.model, "logits_to_keep")
     groups: dict[int, list[tuple[int, int, int]]] = {}
     for item in plan:
         groups.setdefault(item[1] - item[0], []).append(item)
     for length, items in groups.items():
-        batch = torch.tensor([sequence[b:e] for b, e, _ in items], device=lm.device)
-        keep = max(e - s for b, e, s in items) + 1  # logits for the scored positions (and the one before)
-        logits = _logits(lm.model, batch, min(keep, length))
-        for row, (b, e, s) in enumerate(items):
-            # logits[k] at window position p predicts sequence position b + p + 1
+        per_window = max(e - s for _, e, s in items) + 1  # logits kept: the scored positions and the one before
+        size = max(1, positions // per_window)
+        for i in range(0, len(items), size):
+            checkpoint("scoring the text")
+            batch = items[i : i + size]
+            inputs = torch.tensor([sequence[b:e] for b, e, _ in batch], device=lm.device)
+            keep = min(per_window, length)
+            out = lm.model(input_ids=inputs, logits_to_keep=keep) if keeps else lm.model(input_ids=inputs)
+            logits = out.logits
             kept = logits.shape[1]
-            positions = torch.arange(s, e)
-            rows = positions - 1 - b - (length - kept)
-            log_probs = logits[row, rows].log_softmax(-1)
-            target = torch.tensor(sequence[s:e], device=log_probs.device)
-            true = log_probs.gather(-1, target[:, None]).squeeze(-1)
-            nll[s:e] = -true.cpu()
-            rank[s:e] = ((log_probs > true[:, None]).sum(-1) + 1).cpu()
+            # logits[k] at window position p predicts sequence position b + p + 1
+            rows, columns, targets, places = [], [], [], []
+            for row, (b, e, s) in enumerate(batch):
+                rows += [row] * (e - s)
+                columns += [p - 1 - b - (length - kept) for p in range(s, e)]
+                targets += sequence[s:e]
+                places += range(s, e)
+            index = torch.tensor([rows, columns, targets, places], device=lm.device)
+            chosen = logits[index[0], index[1]].float()  # [scored positions, vocabulary]
+            true = chosen.gather(-1, index[2][:, None])
+            nll[index[3]] = chosen.logsumexp(-1) - true[:, 0]
+            rank[index[3]] = (chosen > true).sum(-1) + 1
