@@ -3,7 +3,7 @@
 llama.cpp decodes the 4-bit blocks directly (about a quarter of float16's bytes) with hand-written
 AVX2 kernels: it is the speed a CPU can give these models, and the bar the playground is held to
 (at least half of its tokens per second). When llama-cpp-python is not installed the bench says so
-and uses the figure measured on this machine on 2026-11-27 (DESIGN §2), labelled as such.
+and uses the figure measured on this machine on 2026-11-27 (docs/decoding.md), labelled as such.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import numpy as np
 
 from playground.packaged import PACKAGED
 
-# SmolLM2-135M-Instruct Q4_1, 2 threads, 128 tokens, llama.cpp on this machine (DESIGN §2).
-DESIGN_FIGURES = {"smollm2-135m-instruct": {"tokens_per_s": 68.0, "source": "DESIGN.md figure, not measured here"}}
+# SmolLM2-135M-Instruct Q4_1, 2 threads, 128 tokens, llama.cpp on this machine on 2026-11-27.
+EARLIER_FIGURES = {"smollm2-135m-instruct": {"tokens_per_s": 68.0, "source": "measured 2026-11-27, not in this run"}}
 
 
 def available() -> bool:

@@ -43,7 +43,7 @@ def random_prompt(tokens: int, seed: int = 0) -> str:
 
 
 def tiny_gpt2_config() -> GPT2Config:
-    """The framework-overhead model of DESIGN §4: 2 layers, width 64, GPT-2's vocabulary size."""
+    """The framework-overhead model: 2 layers, width 64, GPT-2's vocabulary size (docs/decoding.md)."""
     return GPT2Config(n_layer=2, n_embd=64, n_head=2)
 
 

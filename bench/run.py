@@ -3,7 +3,8 @@
     python bench/run.py            CPU: tiny GPT-2 + the packaged SmolLM2-135M and Gemma-3-270M,
                                    llama.cpp on the same GGUF files when llama-cpp-python is installed
     python bench/run.py --gpu      GPU: real shapes of gpt2, gpt2-medium, SmolLM2-135M, Gemma-3-270M
-                                   with random weights (add --tiny to try the script on a CPU)
+                                   with random weights, timed through compare() as the page calls it
+                                   (add --tiny to try the script on a CPU; see bench/gpu.py)
 
 Prints a table and ratios, and writes everything as JSON to bench/results/<date>-<machine>.json.
 No timing here is asserted by a test: the numbers depend on the machine and how busy it is (the
@@ -27,8 +28,9 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from bench import llamacpp, models, sections  # noqa: E402
+from bench.gpu import gpu_mode  # noqa: E402
 from bench.measure import environment, load_average, machine_name, torch_threads  # noqa: E402
-from playground import speed  # noqa: E402
+from playground import fast  # noqa: E402
 from playground.cache import ModelCache  # noqa: E402
 from playground.generation import build_prompt  # noqa: E402
 
@@ -70,6 +72,10 @@ def main() -> None:
     parser.add_argument("--threads", default="1,2", help="intra-op thread counts to decode with (default 1,2)")
     parser.add_argument("--models", default=",".join(PACKAGED), help="packaged models, comma-separated (CPU mode)")
     parser.add_argument("--out", type=Path, help="JSON file (default bench/results/<date>-<machine>.json)")
+    parser.add_argument("--visitors", type=int, default=30, help="GPU mode: visitors at once (default 30)")
+    parser.add_argument("--comparisons", type=int, default=3, help="GPU mode: comparisons per visitor (default 3)")
+    parser.add_argument("--work", default=os.environ.get("BENCH_WORK") or tempfile.mkdtemp(prefix="bench-"),
+                        help="folder for the random-weight models (default: a new temporary folder)")  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     device = torch.device("cuda" if args.gpu and torch.cuda.is_available() else "cpu")
@@ -85,7 +91,13 @@ def main() -> None:
         results["environment"]["bench_seconds"] = round(time.perf_counter() - started)
         out.write_text(json.dumps(results, indent=1, ensure_ascii=False))
 
-    (gpu_mode if args.gpu else cpu_mode)(args, device, results, save)
+    if args.gpu:
+        if device.type != "cuda":  # the GPU paths' logic, on a CPU: the scheduler and static steps forced on
+            os.environ["PLAYGROUND_SCHEDULER"] = "1"
+            os.environ["PLAYGROUND_STATIC_STEP"] = "1"
+        gpu_mode(args, device, results, save, say, table)
+    else:
+        cpu_mode(args, device, results, save)
     results["complete"] = True
     save()
     print(f"\nwrote {out}")
@@ -120,7 +132,7 @@ def cpu_mode(args, device: torch.device, results: dict, save) -> None:
             row = sections.baseline_row(tiny, text, 32)
             rows.append({"model": "gpt2-tiny", "path": "generate()", "threads": threads, **row})
             for name in ("exact", "fast"):
-                row = sections.playground_row(tiny, text, 32, speed.decode_path(tiny, name))
+                row = sections.playground_row(tiny, text, 32, fast.decode_path(tiny, name))
                 rows.append({"model": "gpt2-tiny", "path": f"playground {name}", "threads": threads, **row})
     table(rows, DECODE_COLUMNS)
     results["overhead_tiny_gpt2"] = rows
@@ -130,13 +142,13 @@ def cpu_mode(args, device: torch.device, results: dict, save) -> None:
     have_llama = llamacpp.available()
     results["llama_cpp_available"] = have_llama
     if not have_llama:
-        say("\nllama-cpp-python is not installed: the llama.cpp reference is DESIGN's figure, not a measurement.")
+        say("\nllama-cpp-python is not installed: the llama.cpp reference is an earlier figure, not a measurement.")
     decode_rows, ratios = [], []
     for name, lm in lms.items():
         say(f"\n## Decode: {name}, {n} new tokens")
         text = PROMPTS[name]
-        speed.prepare(lm)
-        paths = {"playground exact": speed.decode_path(lm, "exact"), "playground fast": speed.decode_path(lm, "fast")}
+        fast.prepare(lm)
+        paths = {"playground exact": fast.decode_path(lm, "exact"), "playground fast": fast.decode_path(lm, "fast")}
         if not args.no_alternatives:
             paths |= {f"(not chosen) {k}": v for k, v in sections.alternative_paths(lm).items()}
             paths["(not chosen) float32 + static cache"] = sections.static_path(lm)
@@ -158,23 +170,23 @@ def cpu_mode(args, device: torch.device, results: dict, save) -> None:
                 row = llamacpp.decode(gguf, ids, n, threads, reps)
                 rows.append({"model": name, "path": "llama.cpp (GGUF)", "precision": "GGUF 4-bit blocks", **row})
                 reference[threads] = row["tokens_per_s"]
-            elif name in llamacpp.DESIGN_FIGURES and threads == 2:
-                figure = llamacpp.DESIGN_FIGURES[name]
+            elif name in llamacpp.EARLIER_FIGURES and threads == 2:
+                figure = llamacpp.EARLIER_FIGURES[name]
                 rows.append({"model": name, "path": f"llama.cpp ({figure['source']})", "threads": 2, **figure})
                 reference[threads] = figure["tokens_per_s"]
             table(rows, DECODE_COLUMNS)
             decode_rows += rows
-            fast = next(r for r in rows if r["path"] == "playground fast")
+            fast_row = next(r for r in rows if r["path"] == "playground fast")
             base = rows[0]
-            ratio = {"model": name, "threads": threads, "fast_tokens_per_s": fast["tokens_per_s"],
-                     "fast_over_generate": _ratio(fast["tokens_per_s"], base["tokens_per_s"]),
-                     "fast_over_exact": _ratio(fast["tokens_per_s"], rows[1]["tokens_per_s"])}  # fmt: skip
+            ratio = {"model": name, "threads": threads, "fast_tokens_per_s": fast_row["tokens_per_s"],
+                     "fast_over_generate": _ratio(fast_row["tokens_per_s"], base["tokens_per_s"]),
+                     "fast_over_exact": _ratio(fast_row["tokens_per_s"], rows[1]["tokens_per_s"])}  # fmt: skip
             if threads in reference:
                 ratio["llama_cpp_tokens_per_s"] = reference[threads]
-                ratio["fast_over_llama_cpp"] = _ratio(fast["tokens_per_s"], reference[threads])
+                ratio["fast_over_llama_cpp"] = _ratio(fast_row["tokens_per_s"], reference[threads])
                 ratio["llama_cpp_measured"] = have_llama
                 if have_llama:  # CPU time per token: what each engine spent, whatever else ran beside it
-                    by_cpu = _ratio(rows[-1].get("cpu_ms_per_token"), fast.get("cpu_ms_per_token"))
+                    by_cpu = _ratio(rows[-1].get("cpu_ms_per_token"), fast_row.get("cpu_ms_per_token"))
                     ratio["fast_over_llama_cpp_by_cpu_time"] = by_cpu
             ratios.append(ratio)
             say("ratios:", json.dumps(ratio))
@@ -216,47 +228,6 @@ def cpu_mode(args, device: torch.device, results: dict, save) -> None:
 
 def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a and b else None
-
-
-def gpu_mode(args, device: torch.device, results: dict, save) -> None:
-    n = 16 if args.tiny else args.tokens
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    cache = ModelCache(device=device, dtype=dtype)
-    work = Path(os.environ.get("BENCH_WORK") or tempfile.mkdtemp(prefix="bench-gpu-"))
-    if device.type == "cuda":
-        results["ceilings"] = sections.cuda_ceilings(device)
-        say("ceilings:", json.dumps(results["ceilings"]))
-    text = models.random_prompt(32)
-    rows, lms = [], []
-    for name, (cls, config) in models.gpu_shapes(args.tiny).items():
-        lm = cache.get(str(models.save_random(cls, config, work / name.split()[0]))).model
-        lms.append(lm)
-        started = time.perf_counter()
-        path = speed.prepare(lm, lambda f, m: say(f"  [{f:4.0%}] {m}"))
-        prepare_s = round(time.perf_counter() - started, 1)
-        base = {"model": name, "path": "generate()", **sections.baseline_row(lm, text, n)}
-        exact_path = speed.decode_path(lm, "exact")
-        exact = {"model": name, "path": "playground exact", **sections.playground_row(lm, text, n, exact_path)}
-        fast = {"model": name, "path": "playground fast", "prepare_s": prepare_s}
-        fast |= sections.playground_row(lm, text, n, path)
-        if "ceilings" in results:  # every weight read once per token at the card's copy bandwidth
-            floor = lm.facts.weight_bytes / (results["ceilings"]["copy_TBps"] * 1e12) * 1e3
-            for row in (base, exact, fast):
-                row["bandwidth_floor_ms_per_token"] = round(floor, 3)
-        rows += [base, exact, fast]
-        table([base, exact, fast], DECODE_COLUMNS + ["method", "cuda_peak_MiB", "bandwidth_floor_ms_per_token"])
-    results["decode"] = rows
-    trio = lms[:3]
-    say("\n## Side by side")
-    names = [lm.label for lm in trio]
-    results["side_by_side"] = sections.side_by_side(trio, [text], n, cache, threads=torch.get_num_threads())
-    results["side_by_side"]["models"] = names
-    say(json.dumps(results["side_by_side"]))
-    say("\n## Scoring throughput")
-    long_text = models.random_prompt(4096 if not args.tiny else 600, seed=1)
-    window = 1024 if not args.tiny else 128
-    results["scoring"] = [sections.scoring_row(lm, long_text, window, window // 2) for lm in lms]
-    table(results["scoring"], list(results["scoring"][0]))
 
 
 if __name__ == "__main__":

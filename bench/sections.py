@@ -6,7 +6,9 @@ other, so that they share the machine's state (and its other load) as far as pos
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
 import threading
 import time
 from dataclasses import replace
@@ -15,13 +17,12 @@ from pathlib import Path
 import torch
 
 from bench.measure import Clock, PeakMemory, decode_split, plain_generate, sync, torch_threads
-from playground import half, int8, native, speed
+from playground import fast
 from playground.compare import Request, compare
+from playground.fast import DecodePath, half, int8, native, static
 from playground.generation import Decoding, GenerationSettings, build_prompt
-from playground.lockstep import Job, generate_lockstep
 from playground.models import LoadedModel
 from playground.scoring import score_causal, window_plan
-from playground.speed import DecodePath
 
 
 def settings(new_tokens: int, speed_name: str = "fast") -> GenerationSettings:
@@ -32,7 +33,7 @@ def run_decoding(lm: LoadedModel, text: str, new_tokens: int, path: DecodePath):
     """The playground's own loop, streamed as a user gets it, on a given decode path. Returns the
     result and the process CPU seconds per token after the first (the decode part)."""
     prompt = build_prompt(lm, text, None)
-    decoding = Decoding(lm, prompt, settings(new_tokens), path)
+    decoding = Decoding(lm, prompt, settings(new_tokens), path, shared=False)
     after_first = None
     try:
         while not decoding.done:
@@ -91,18 +92,18 @@ def alternative_paths(lm: LoadedModel) -> dict[str, DecodePath]:
     paths = {
         "bf16 weights": DecodePath(bf16, lm.model, "bfloat16 weights (prompt: float32), float32 activations", "eager"),
         "int8 dynamic": DecodePath(dynamic, lm.model, "int8 weights and activations (dynamic)", "eager"),
-        "float16 twin": DecodePath(half.twin(lm.model, scales), lm.model, speed.HALF_PRECISION, "eager"),
+        "float16 twin": DecodePath(half.twin(lm.model, scales), lm.model, fast.HALF_PRECISION, "eager"),
     }
     if int8.available():  # the fast path of the models the native step does not cover
-        twin = half.replace_linear(lm.model, speed._int8_layer)
+        twin = half.replace_linear(lm.model, fast._int8_layer)
         paths["int8 twin in transformers"] = DecodePath(twin, lm.model, int8.PRECISION, "eager")
     return paths
 
 
 def static_path(lm: LoadedModel) -> DecodePath:
     """The loaded model over a static KV cache (a GPU's, here without a CUDA graph)."""
-    step = speed.StaticStep.build(lm.model, 1024, lm.device)
-    return DecodePath(lm.model, lm.model, lm.facts.dtype, "static KV cache", step)
+    step = static.StaticBatch(lm.model, 1, 1024, lm.device)
+    return DecodePath(lm.model, lm.model, lm.facts.dtype, fast.STATIC, step)
 
 
 def native_perplexity(lm: LoadedModel, text: str, step: native.NativeModel) -> float:
@@ -119,31 +120,41 @@ def native_perplexity(lm: LoadedModel, text: str, step: native.NativeModel) -> f
 
 
 def side_by_side(lms: list[LoadedModel], texts: list[str], new_tokens: int, cache, threads: int) -> dict:
-    """Wall time of the same generations: the playground's ``compare`` (a thread per model), one
-    after another, and the one-thread lockstep scheduler."""
+    """Wall time of the same generations: ``compare`` as it runs here (a thread per model on a
+    CPU), one after another, and ``compare`` with the one-thread scheduler a GPU uses."""
     out = {"models": [lm.label for lm in lms], "new_tokens": new_tokens}
     names = [lm.ref.name if lm.ref.source == "packaged" else lm.label for lm in lms]
     request = Request(texts[0], generation=settings(new_tokens), score=False)
-    # compare() gives every model the same prompt; the other two runs do the same for fairness.
-    jobs = [Job(lm, texts[0], settings(new_tokens)) for lm in lms]
-    before = torch.get_num_threads()  # compare() sets one intra-op thread per model for itself
     clock = Clock()
     with clock.run():
         results = compare(names, request, cache)
-    torch.set_num_threads(before)
     out["compare_threads_s"] = round(clock.wall, 2)
     out["compare_tokens"] = [r.generation.new_tokens if r.generation else r.error for r in results]
     with torch_threads(threads):
         with clock.run():
-            alone = [run_decoding(j.model, j.text, new_tokens, speed.decode_path(j.model, "fast"))[0] for j in jobs]
+            alone = [run_decoding(lm, texts[0], new_tokens, fast.decode_path(lm, "fast"))[0] for lm in lms]
         out["one_after_another_s"] = round(clock.wall, 2)
         out["alone_s"] = [round(r.total_s, 2) for r in alone]
-        with clock.run():
-            together = generate_lockstep(jobs)
-        out["lockstep_one_thread_s"] = round(clock.wall, 2)
-    out["lockstep_same_tokens"] = [a.text == b.text for a, b in zip(alone, together, strict=True)]
-    out["intra_op_threads_sequential_and_lockstep"] = threads
+    with scheduler_on(), clock.run():
+        together = compare(names, request, cache)
+    out["compare_scheduler_s"] = round(clock.wall, 2)
+    out["scheduler_same_tokens"] = [a.text == b.output for a, b in zip(alone, together, strict=True)]
+    out["intra_op_threads_sequential"] = threads
     return out
+
+
+@contextlib.contextmanager
+def scheduler_on():
+    """Decode through the one-thread scheduler (the GPU's default) for the block."""
+    before = os.environ.get("PLAYGROUND_SCHEDULER")
+    os.environ["PLAYGROUND_SCHEDULER"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PLAYGROUND_SCHEDULER"]
+        else:
+            os.environ["PLAYGROUND_SCHEDULER"] = before
 
 
 def naive_scoring(lm: LoadedModel, sequence: list[int], window: int, stride: int) -> float:
@@ -194,11 +205,11 @@ def perplexity_rows(lm: LoadedModel, text: str, gguf: Path | None) -> list[dict]
         row = {"model": lm.label, "precision": precision, "perplexity": round(perplexity, 4)}
         rows.append({**row, "change_pct": round(change, 2)})
 
-    fast = speed.decode_path(lm, "fast")
-    if isinstance(fast.static, native.NativeModel):
-        add(f"{fast.precision} [fast: shipped]", native_perplexity(lm, text, fast.static))
-    elif fast.model is not lm.model:
-        add(f"{fast.precision} [fast: shipped]", score_causal(replace(lm, model=fast.model), text).perplexity)
+    shipped = fast.decode_path(lm, "fast")
+    if isinstance(shipped.alone, native.NativeModel):
+        add(f"{shipped.precision} [fast: shipped]", native_perplexity(lm, text, shipped.alone))
+    elif shipped.model is not lm.model:
+        add(f"{shipped.precision} [fast: shipped]", score_causal(replace(lm, model=shipped.model), text).perplexity)
     for name, path in alternative_paths(lm).items():
         add(f"{path.precision} [{name}: not chosen]", score_causal(replace(lm, model=path.model), text).perplexity)
     everything = copy.deepcopy(lm.model).to(torch.bfloat16)

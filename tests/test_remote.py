@@ -4,7 +4,7 @@ The server needs ``pip install 'llama-cpp-python[server]'`` (it compiles llama.c
 these tests fail, on purpose: a skipped test would hide that the remote column was never checked.
 
 The server is started with its BOS token set to <|endoftext|> (``--kv_overrides``): that is the
-document start the playground scores SmolLM2 texts with (DESIGN §2), and llama-cpp-python aligns its
+document start the playground scores SmolLM2 texts with (docs/models.md), and llama-cpp-python aligns its
 echoed prompt log-probabilities only when the prompt starts with the model's BOS token.
 """
 
@@ -192,7 +192,7 @@ PROMPTS = [
 ]
 TEXTS = [
     "The quick brown fox jumps over the lazy dog.",
-    TEXT,  # DESIGN §2's 24-token text: 9.317 in fp32 with the start token
+    TEXT,  # docs/models.md's 24-token text: 9.317 in fp32 with the start token
     "Photosynthesis is the process by which green plants use sunlight, water and carbon dioxide to make glucose "
     "and oxygen. It takes place in the chloroplasts.",
 ]
