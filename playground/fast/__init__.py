@@ -49,6 +49,7 @@ HALF_PRECISION = "float16 weights, float32 activations"  # for new tokens; the p
 # float16 only adds conversions (a 2-layer width-64 GPT-2: 4.0 ms/token in float32, 6.5 in float16).
 HALF_MIN_BYTES = 64 * 2**20
 STATIC_CACHE_TOKENS = 2048  # slots of a prepared GPU step; longer requests decode eagerly
+SHARED_CACHE_TOKENS = 1024  # slots of each row of a shared batch
 SHARED_ROWS = 8  # generations one GPU batch decodes at once ($PLAYGROUND_BATCH_ROWS; 0: no batch)
 STATIC = "static KV cache"
 GRAPH = "static KV cache, CUDA graph"
@@ -186,10 +187,12 @@ def _static(lm: LoadedModel, progress: Progress, rows: int) -> DecodePath:
     if (reason := static.supports(lm.model)) is not None:
         log.info("%s: no static decode step: %s", lm.label, reason)
         return eager(lm)
-    capacity = min(lm.facts.context_length or STATIC_CACHE_TOKENS, STATIC_CACHE_TOKENS)
+    context = lm.facts.context_length or STATIC_CACHE_TOKENS
     cuda = lm.device.type == "cuda"
     steps = []
     for size in (1, rows) if rows > 1 else (1,):
+        # Every step reads all its slots' keys: a batch of rows gets fewer slots per row.
+        capacity = min(context, STATIC_CACHE_TOKENS if size == 1 else SHARED_CACHE_TOKENS)
         progress(0.05 + 0.45 * len(steps), f"{lm.label}: a static decode step for {size} at once")
         with gpu.exclusive(lm.device):
             step = static.StaticBatch(lm.model, size, capacity, lm.device)

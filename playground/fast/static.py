@@ -234,8 +234,9 @@ class StaticBatch:
                 cache = out.cache
                 eager.append(out.logits[:, -1, :].float())
         ours, theirs = torch.stack(mine), torch.stack(eager)
-        # The same arithmetic in another order: anything beyond rounding means a wrong step.
-        return bool((ours - theirs).abs().max() <= 2e-2 * theirs.abs().max())
+        # The same arithmetic in another order (bfloat16 on a GPU): a step that froze a host value
+        # is off by the size of the logits themselves, far beyond this.
+        return bool((ours - theirs).abs().max() <= 5e-2 * theirs.abs().max())
 
 
 class RowDoesNotFit(Exception):
