@@ -132,3 +132,8 @@ def read_facts(name, kind: Kind, model, tokenizer, *, instruct: bool, document_s
         chat_template=bool(getattr(tokenizer, "chat_template", None)),
         document_start=document_start,
     )
+
+
+def short_name(name: str) -> str:
+    """The last part of a model name, without its revision: "openai-community/gpt2@main" -> "gpt2"."""
+    return name.split("@")[0].rstrip("/").rsplit("/", 1)[-1] or name
