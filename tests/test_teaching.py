@@ -1,12 +1,10 @@
-"""The teaching layer: surprisal aligned across tokenizers, the next-token view, training compute."""
+"""The teaching layer: surprisal aligned across tokenizers, training compute."""
 
 import math
 import random
-import time
 from pathlib import Path
 
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,9 +18,7 @@ from playground.compute import (
     training_flops,
 )
 from playground.conditional import score_conditional
-from playground.distribution import next_token_distribution
 from playground.errors import PlaygroundError
-from playground.generation import filter_logits
 from playground.packaged import PACKAGED
 from playground.presets import PRESET_DIR, load_preset
 from playground.scoring import TokenScore, score_causal, token_spans
@@ -158,64 +154,6 @@ def test_alignment_refuses_spans_of_another_text(loaded):
         align("", [tokens])
 
 
-def reference_logits(lm, prefix):
-    ids = [lm.document_start_id] + lm.tokenizer(prefix, add_special_tokens=False)["input_ids"]
-    with torch.no_grad():
-        return lm.model(input_ids=torch.tensor([ids])).logits[0, -1].float()
-
-
-@pytest.mark.parametrize(
-    ("temperature", "top_k", "top_p"), [(1.0, 0, 1.0), (0.7, 20, 1.0), (1.5, 0, 0.6), (1.0, 5, 0.3)]
-)
-def test_next_token_view_matches_the_sampler(loaded, temperature, top_k, top_p):
-    lm = loaded["gpt2"]
-    text = "The quick brown fox"
-    view = next_token_distribution(lm, text, k=30, temperature=temperature, top_k=top_k, top_p=top_p)
-    logits = reference_logits(lm, text)
-    expected = logits.softmax(-1)
-    kept = torch.isfinite(filter_logits(logits, temperature, top_k, top_p))
-    probabilities = [c.probability for c in view.candidates]
-    assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1 + 1e-6
-    assert len(view.candidates) == 30 and view.prefix == text and view.document_start == "<|endoftext|>"
-    for c in view.candidates:
-        assert math.isclose(c.probability, float(expected[c.token_id]), rel_tol=1e-4)
-        assert c.cut == (not bool(kept[c.token_id])) and (c.sampling_probability == 0) == c.cut
-    tempered = (logits / temperature).softmax(-1)
-    assert math.isclose(view.cut_probability, float(tempered[~kept].sum()), abs_tol=1e-5)
-    assert view.kept_tokens == int(kept.sum()) and 0 < view.effective_choices <= len(expected)
-    assert sum(c.sampling_probability for c in view.candidates) <= 1 + 1e-6
-    if top_k:
-        assert view.kept_tokens <= top_k
-
-
-def test_temperature_sharpens_and_flattens(loaded):
-    lm = loaded["llama"]
-    top = [next_token_distribution(lm, "A cat sat on the", temperature=t).candidates[0] for t in (0.5, 1.0, 2.0)]
-    assert top[0].tempered_probability > top[1].tempered_probability > top[2].tempered_probability
-    assert math.isclose(top[1].tempered_probability, top[1].probability, rel_tol=1e-6)
-    assert len({c.token_id for c in top}) == 1  # temperature keeps the order
-
-
-def test_position_cuts_the_text_and_a_trailing_space_is_flagged(loaded):
-    lm = loaded["gpt2"]
-    text = "The quick brown fox"
-    at = next_token_distribution(lm, text, position=9)
-    assert at.prefix == "The quick" and at.candidates == next_token_distribution(lm, "The quick").candidates
-    assert "ends with a space" in next_token_distribution(lm, "The quick ").note
-    with pytest.raises(PlaygroundError, match="outside the text"):
-        next_token_distribution(lm, text, position=99)
-
-
-def test_encoder_decoder_gives_its_first_target_token_and_encoders_refuse(loaded):
-    first = next_token_distribution(loaded["t5"], "A cat sat on the mat.")
-    later = next_token_distribution(loaded["t5"], "A cat sat on the mat.", target="The cat")
-    assert first.prefix == "" and later.prefix == "The cat" and later.context_tokens > first.context_tokens
-    assert sum(c.probability for c in first.candidates) <= 1 + 1e-6
-    for name in ("bert", "bert-mlm"):
-        with pytest.raises(PlaygroundError, match="writes text"):
-            next_token_distribution(loaded[name], "A cat")
-
-
 def test_training_compute_of_gpt3_matches_the_paper():
     assert math.isclose(training_flops(175e9, 300e9), 3.14e23, rel_tol=0.05)  # GPT-3 paper, Table D.1
 
@@ -261,11 +199,3 @@ def test_teaching_presets():
     cost = load_preset(Path(PRESET_DIR) / "facts-and-cost.yaml")
     assert not cost.offline and cost.offline_alternative
     assert all(m.training and m.source for m in cost.models)
-
-
-def test_real_smollm2_puts_paris_in_the_top_five(cache):
-    smol = cache.get("smollm2-135m-instruct").model
-    started = time.perf_counter()
-    view = next_token_distribution(smol, "The capital of France is", k=5)
-    assert " Paris" in [c.text for c in view.candidates]
-    assert view.document_start == "<|endoftext|>" and time.perf_counter() - started < 60
