@@ -1,7 +1,8 @@
-"""The teaching layer: surprisal aligned across tokenizers, training compute."""
+"""The teaching layer: surprisal aligned across tokenizers and its heat map, training compute."""
 
 import math
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,11 @@ from playground.compute import (
     training_flops,
 )
 from playground.conditional import score_conditional
-from playground.errors import PlaygroundError
+from playground.errors import PlaygroundError, Stopped
+from playground.heat import heat
+from playground.limits import Deadline, within
 from playground.packaged import PACKAGED
-from playground.presets import PRESET_DIR, load_preset
+from playground.presets import PRESET_DIR, get_preset, load_preset
 from playground.scoring import TokenScore, score_causal, token_spans
 
 MIXED = "Café naïve 😀 résumé 🎉🙂 x  12,345 def f(x):\n  return x"
@@ -199,3 +202,52 @@ def test_teaching_presets():
     cost = load_preset(Path(PRESET_DIR) / "facts-and-cost.yaml")
     assert not cost.offline and cost.offline_alternative
     assert all(m.training and m.source for m in cost.models)
+
+
+def test_heat_colours_whole_words_by_their_bits_on_one_scale(loaded):
+    text = "I like a granite."
+    word = {"granite": text.index(" granite"), "a": text.index(" a ")}
+
+    def bits(s, e):  # " a": 4 bits over 2 characters; " granite": 12 bits over 8; the rest 0.5 a character
+        if word["a"] <= s < word["a"] + 2:
+            return 4.0 * (e - s) / 2
+        if word["granite"] <= s < word["granite"] + 8:
+            return 12.0 * (e - s) / 8
+        return 0.5 * (e - s)
+
+    lists = [made_up_scores(loaded[name].tokenizer, text, bits=bits) for name in ("gpt2", "t5")]
+    alignment = align(text, lists)
+    found = heat(alignment, top=2)
+    spans = {s.text.strip(): s for s in found.spans}
+    assert found.scale_bits == 12.0  # the largest bits of any span, rounded up to a whole bit
+    for m in range(2):
+        assert found.hottest_text(m) == ["granite", "a"]  # per character " a" is hotter; per word, granite
+        assert math.isclose(spans["granite"].bits[m], 12.0) and math.isclose(spans["granite"].intensity[m], 1.0)
+        assert math.isclose(spans["a"].intensity[m], 4.0 / 12.0)
+
+        def rate(start, end, m=m):
+            return max(g.bits_per_char[m] for g in alignment.segments if start <= g.start < end)
+
+        assert rate(word["a"], word["a"] + 2) > rate(word["granite"], word["granite"] + 8)
+    assert all(i is None or 0 <= i <= 1 for s in found.spans for i in s.intensity)
+
+
+def test_alignment_stops_at_the_request_deadline(loaded):
+    tokens = made_up_scores(loaded["gpt2"].tokenizer, MIXED)
+    with within(Deadline(1.0, time.monotonic() - 1)), pytest.raises(Stopped, match="aligning"):
+        align(MIXED, [tokens])
+
+
+def test_granite_lights_up_in_both_packaged_models(cache):
+    """The surprise preset's note, on its own first sentence, with the real packaged models."""
+    preset = get_preset("surprise")
+    text = preset.prompts[0]
+    assert "granite" in text and "granite" in preset.notes
+    scores = [score_causal(cache.get(m.id).model, text) for m in preset.models]
+    found = heat(align(text, [s.tokens for s in scores]), top=2)
+    for m in range(len(scores)):
+        assert "granite" in found.hottest_text(m) and "lumps" in found.hottest_text(m)
+    for word in ("granite", "lumps"):  # the figure playground/heat.py quotes
+        span = next(s for s in found.spans if word in s.text)
+        assert all(b > 13 for b in span.bits) and found.scale_bits >= max(span.bits)
+    assert found.disagreements and found.disagreements[0].spread_bits >= found.disagreements[-1].spread_bits
