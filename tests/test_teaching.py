@@ -1,4 +1,5 @@
-"""The teaching layer: surprisal aligned across tokenizers and its heat map, training compute."""
+"""The teaching layer: surprisal aligned across tokenizers and its heat map, training compute, the
+lecture's points and their presets."""
 
 import math
 import random
@@ -21,10 +22,12 @@ from playground.compute import (
 from playground.conditional import score_conditional
 from playground.errors import PlaygroundError, Stopped
 from playground.heat import heat
+from playground.lecture import LECTURE_POINTS
 from playground.limits import Deadline, within
 from playground.packaged import PACKAGED
 from playground.presets import PRESET_DIR, get_preset, load_preset
 from playground.scoring import TokenScore, score_causal, token_spans
+from playground.views_teaching import VIEWS
 
 MIXED = "Café naïve 😀 résumé 🎉🙂 x  12,345 def f(x):\n  return x"
 TOKENIZERS = ("gpt2", "llama", "t5", "bert")  # byte-level BPE x2, Metaspace Unigram, uncased WordPiece
@@ -251,3 +254,13 @@ def test_granite_lights_up_in_both_packaged_models(cache):
         span = next(s for s in found.spans if word in s.text)
         assert all(b > 13 for b in span.bits) and found.scale_bits >= max(span.bits)
     assert found.disagreements and found.disagreements[0].spread_bits >= found.disagreements[-1].spread_bits
+
+
+def test_every_lecture_point_has_an_offline_preset_whose_note_looks_at_its_view():
+    assert [p.number for p in LECTURE_POINTS] == list(range(1, 8))
+    for point in LECTURE_POINTS:
+        online, offline = get_preset(point.preset), get_preset(point.offline_preset)
+        assert offline.offline and all(m.id in PACKAGED for m in offline.models), point.title
+        assert offline.notes.startswith("What to look for:") and point.offline_shows
+        assert online.offline or point.offline_preset in online.offline_alternative
+        assert point.view == "outputs" or VIEWS.get(point.preset) == point.view
