@@ -171,6 +171,8 @@ def _training(models: Sequence[Finished]) -> Cause | None:
             how = f"{m.name} got its chat template (tuned to answer)"
         elif m.facts.instruct:
             how = f"{m.name} got plain text, though it is chat-tuned,"
+        elif m.facts.kind == "encoder-decoder":
+            how = f"{m.name} is an encoder-decoder (it writes an output for its input)"
         else:
             how = f"{m.name} is a base model (it continues text)"
         if generation.new_tokens == 0:

@@ -101,6 +101,11 @@ def test_training_when_only_the_tuning_differs(folders, cache):
     assert not {"tokens", "surprise", "size", "memory", "decoding"} & set(causes)  # the same weights and tokenizer
 
 
+def test_an_encoder_decoder_next_to_an_instruct_model_is_not_called_a_base_model(folders, tiny_folders, cache):
+    _, causes = run(cache, [folders["instruct"], tiny_folders["t5"]], text=SHORT)
+    assert "t5 is an encoder-decoder (it writes an output for its input)" in causes["training"].sentence
+
+
 def test_a_model_that_stops_at_once_is_named(folders, cache):
     results, causes = run(cache, [folders["mute"], folders["base"]])
     assert results[0].generation.new_tokens == 0
