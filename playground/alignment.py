@@ -16,6 +16,8 @@ words (never between two letters or digits), so each model's bits over it are ex
 the places where those bits differ most are where the models disagree. Scripts written without
 spaces (Chinese, Japanese, Thai) give long places.
 
+``playground.heat`` colours each place by its bits, on one scale for every model.
+
 Rank buckets follow GLTR (Gehrmann, Strobelt and Rush, 2019): was the true token among the
 model's top 10, 100 or 1000 guesses, or beyond?
 """
@@ -27,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from playground.errors import PlaygroundError
+from playground.limits import checkpoint
 from playground.metrics import characters_per_token
 from playground.scoring import TokenScore
 
@@ -134,6 +137,7 @@ class Alignment:
         return [s.spread_bits_per_char for s in self.segments for _ in range(s.end - s.start)]
 
 
+ALIGNING = "aligning the surprisal of the models"
 Region = tuple[int, int, int | None]  # start, end, index of the AlignedToken (None: not covered)
 
 
@@ -158,11 +162,13 @@ def align(text: str, token_lists: Sequence[Sequence[TokenScore]], labels: Sequen
     starts = [[r[0] for r in model_regions] for model_regions in regions]
     segments = []
     for a, b in zip(cuts, cuts[1:], strict=False):
+        checkpoint(ALIGNING)
         indices = tuple(r[bisect.bisect_right(s, a) - 1][2] for r, s in zip(regions, starts, strict=True))
         rates = tuple(None if i is None else m.tokens[i].bits_per_char for m, i in zip(models, indices, strict=True))
         segments.append(Segment(a, b, text[a:b], indices, rates, _spread(rates)))
     places = []
     for a, b in zip(common, common[1:], strict=False):
+        checkpoint(ALIGNING)
         bits = []
         for model, model_regions, s in zip(models, regions, starts, strict=True):
             inside = model_regions[bisect.bisect_left(s, a) : bisect.bisect_left(s, b)]
@@ -178,6 +184,7 @@ def _fold(text: str, tokens: Sequence[TokenScore], label: str) -> tuple[ModelAli
     pending: list[TokenScore] = []  # empty-span pieces before any token with characters: they go to the first
     cursor, empty = 0, 0
     for token in tokens:
+        checkpoint(ALIGNING)
         start = max(token.start, cursor)  # spans made monotonic, as scoring.token_spans does
         end = max(token.end, start)
         if end > len(text):

@@ -6,6 +6,12 @@ temperature (divide the logits by T: below 1 sharpens, above 1 flattens), top-k 
 likely) and top-p (keep the smallest set of most likely tokens whose probability adds up to p).
 The cuts are computed by ``generation.filter_logits``, the function sampling itself uses, so a token
 shown as cut is one that sampling with these settings can never pick.
+
+A decoder reads exactly what its output column read: the prompt as ``generation.build_prompt``
+renders it, with the chat template or without it as the column chose (an instruct model asked in
+plain text predicts the end of its turn first; inside its template, the first word of an answer).
+The view's defaults, temperature 0.8 and top-p 0.9, cut something on the lecture prompts, so the
+shaded part is there before anyone moves a slider.
 """
 
 from __future__ import annotations
@@ -16,11 +22,15 @@ from dataclasses import dataclass
 import torch
 
 from playground.errors import PlaygroundError
-from playground.generation import GenerationSettings, filter_logits
+from playground.generation import GenerationSettings, build_prompt, filter_logits
 from playground.kinds import Kind
+from playground.limits import checkpoint
 from playground.models import LoadedModel
 
 MAX_CANDIDATES = 100
+DEFAULT_TEMPERATURE = 0.8
+DEFAULT_TOP_P = 0.9
+READING = "reading the prompt for the next-token view"
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,7 @@ class Distribution:
 
     model: str
     prefix: str  # the text read: the decoder's text, or the target written so far by an encoder-decoder
-    context_tokens: int  # tokens the model read, document-start token included
+    context_tokens: int  # tokens the model read, document-start token and chat template included
     document_start: str | None
     temperature: float
     top_k: int
@@ -52,6 +62,9 @@ class Distribution:
     kept_tokens: int  # vocabulary entries sampling can still pick
     entropy_bits: float  # -sum p log2 p over the vocabulary at temperature 1
     note: str | None = None
+    rendered_prompt: str = ""  # everything the model read, special tokens written out
+    chat_template: bool = False  # the prompt was wrapped in the model's chat template
+    first_cut: Candidate | None = None  # the most likely token the settings cut: where the shading starts
 
     @property
     def effective_choices(self) -> float:
@@ -65,24 +78,31 @@ def next_token_distribution(
     text: str,
     position: int | None = None,
     k: int = 10,
-    temperature: float = 1.0,
-    top_p: float = 1.0,
+    temperature: float = DEFAULT_TEMPERATURE,
+    top_p: float = DEFAULT_TOP_P,
     top_k: int = 0,
     target: str | None = None,
+    *,
+    use_chat_template: bool | None = None,
 ) -> Distribution:
     """The ``k`` most likely next tokens after ``text[:position]`` (a character position; default the end).
 
-    Decoders read the prefix as a document: the document-start token first, as scoring does.
-    Encoder-decoders read ``text`` whole as the source and give the first target token, or the
-    one after ``target[:position]`` when a partial target is given.
+    Decoders read the prompt as generation does (``build_prompt``): ``use_chat_template`` is the
+    column's choice, None the model's default (instruct models use theirs). At the end of the
+    text that is the whole prompt, and the candidates are the first token the column could
+    write; at an earlier position, the prompt up to that character of the text. Without a
+    template the document-start token comes first, as in scoring. Encoder-decoders read
+    ``text`` whole as the source and give the first target token, or the one after
+    ``target[:position]`` when a partial target is given.
     """
     GenerationSettings(do_sample=True, temperature=temperature, top_p=top_p, top_k=top_k).check()
     if not 1 <= k <= MAX_CANDIDATES:
         raise PlaygroundError(f"Show between 1 and {MAX_CANDIDATES} candidate tokens (got {k}).")
     if lm.kind is Kind.DECODER:
-        prefix, ids, note = _decoder_input(lm, text, position)
+        prefix, ids, templated, note = _decoder_input(lm, text, position, use_chat_template)
+        checkpoint(READING)
         logits = _last_logits(lm.model, torch.tensor([ids], device=lm.device))
-        start = lm.facts.document_start
+        start = None if templated else lm.facts.document_start
     elif lm.kind is Kind.ENCODER_DECODER:
         if not text.strip():
             raise PlaygroundError("The source text is empty: type the input the model should answer.")
@@ -92,8 +112,9 @@ def next_token_distribution(
         first = first if first is not None else lm.tokenizer.pad_token_id
         ids = [first, *lm.tokenizer(prefix, add_special_tokens=False)["input_ids"]]
         decoder = torch.tensor([ids], device=lm.device)
+        checkpoint(READING)
         logits = lm.model(input_ids=source, decoder_input_ids=decoder).logits[0, -1].float()
-        start, note = lm.tokenizer.convert_ids_to_tokens(first), None
+        start, note, templated = lm.tokenizer.convert_ids_to_tokens(first), None, False
     else:
         raise PlaygroundError(
             f"{lm.label} is an {lm.kind.value}: a next-token distribution needs a model that writes text "
@@ -104,19 +125,18 @@ def next_token_distribution(
     filtered = filter_logits(logits, temperature, top_k, top_p)
     kept = torch.isfinite(filtered)
     sampling = filtered.softmax(-1)
-    top = torch.topk(probability, k)
-    candidates = tuple(
-        Candidate(
-            i,
-            lm.tokenizer.convert_ids_to_tokens(i) or "",
-            lm.tokenizer.decode([i]),
-            float(probability[i]),
-            float(tempered[i]),
-            float(sampling[i]),
-            not bool(kept[i]),
+    checkpoint(READING)
+
+    def candidate(i: int) -> Candidate:
+        spelled = lm.tokenizer.convert_ids_to_tokens(i) or ""
+        cut = not bool(kept[i])
+        return Candidate(
+            i, spelled, lm.tokenizer.decode([i]), float(probability[i]), float(tempered[i]), float(sampling[i]), cut
         )
-        for i in top.indices.tolist()
-    )
+
+    candidates = tuple(candidate(i) for i in torch.topk(probability, k).indices.tolist())
+    cut_logits = logits.masked_fill(kept, float("-inf"))
+    first_cut = candidate(int(cut_logits.argmax())) if not bool(kept.all()) else None
     log_p = probability.clamp_min(1e-30).log2()
     return Distribution(
         lm.label,
@@ -131,6 +151,9 @@ def next_token_distribution(
         int(kept.sum()),
         -float((probability * log_p).sum()),
         note,
+        rendered_prompt=lm.tokenizer.decode(ids, skip_special_tokens=False),
+        chat_template=templated,
+        first_cut=first_cut,
     )
 
 
@@ -141,11 +164,28 @@ def _cut(text: str, position: int | None) -> str:
     return text[:position]
 
 
-def _decoder_input(lm: LoadedModel, text: str, position: int | None) -> tuple[str, list[int], str | None]:
+def _decoder_input(
+    lm: LoadedModel, text: str, position: int | None, use_chat_template: bool | None
+) -> tuple[str, list[int], bool, str | None]:
+    """The prefix, the token ids the model reads, whether they are in the chat template, and a note."""
     prefix = _cut(text, position)
-    ids = lm.tokenizer(prefix, add_special_tokens=False)["input_ids"] if prefix else []
-    if lm.document_start_id is not None:
-        ids = [lm.document_start_id, *ids]
+    prompt = build_prompt(lm, text, use_chat_template)
+    if prefix == text:
+        ids = prompt.ids
+    elif prompt.chat_template:
+        # The column read the whole text inside its template; at an earlier position the model has
+        # read the template's opening and the text up to there.
+        rendered = lm.tokenizer.apply_chat_template(
+            [{"role": "user", "content": text}], tokenize=False, add_generation_prompt=True
+        )
+        opening = rendered.find(text)
+        if opening < 0:
+            raise PlaygroundError(f"{lm.label}'s chat template rewrites the text: pick the end of the text.")
+        ids = lm.tokenizer(rendered[: opening + len(prefix)], add_special_tokens=False)["input_ids"]
+    else:
+        ids = lm.tokenizer(prefix, add_special_tokens=False)["input_ids"] if prefix else []
+        if lm.document_start_id is not None:
+            ids = [lm.document_start_id, *ids]
     if not ids:
         raise PlaygroundError(f"{lm.label} has no document-start token: type at least a word to continue from.")
     notes = []
@@ -153,11 +193,11 @@ def _decoder_input(lm: LoadedModel, text: str, position: int | None) -> tuple[st
     if context and len(ids) > context:
         ids = ids[-context:]
         notes.append(f"Only the last {context:,} tokens were read: the model's context holds no more.")
-    if prefix.endswith(" "):
+    if prefix.endswith(" ") and not (prompt.chat_template and prefix == text):
         # Most tokenizers attach a space to the word after it (" Paris"), so a text ending in a space
         # is a rare sequence in training, and the guesses that follow are poor.
         notes.append("The text ends with a space; most tokenizers put the space inside the next word's token.")
-    return prefix, ids, " ".join(notes) or None
+    return prefix, list(ids), prompt.chat_template, " ".join(notes) or None
 
 
 def _last_logits(model, ids: torch.Tensor) -> torch.Tensor:

@@ -82,3 +82,81 @@ def check_family_supported(model_type: str) -> None:
     key = by_family.get(key, key).replace("_", "-")
     if key in REMOVED_FAMILIES:
         raise PlaygroundError(REMOVED_FAMILIES[key])
+
+
+# --- the seven points of "why models differ" -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LecturePoint:
+    """One point of the lecture: the preset that makes it, the one that makes it offline, the
+    results view it opens (outputs, size, tokens, next, surprise, facts) and what the offline
+    preset shows."""
+
+    number: int
+    title: str
+    preset: str
+    offline_preset: str
+    view: str
+    offline_shows: str
+
+
+LECTURE_POINTS = (
+    LecturePoint(
+        1,
+        "Model types",
+        "model-types",
+        "offline-default",
+        "outputs",
+        "Two decoders write; an encoder writes nothing and gives the cosine similarity of two sentences.",
+    ),
+    LecturePoint(
+        2,
+        "Size",
+        "gpt2-sizes",
+        "size-offline",
+        "size",
+        "GPT-2's published figures at four sizes, and two packaged models marked as not a size comparison.",
+    ),
+    LecturePoint(
+        3,
+        "Tokenizers and vocabulary",
+        "tokenizers",
+        "tokenizers",
+        "tokens",
+        "Three tokenizers cut one text into different tokens; bits per byte compares, perplexity does not.",
+    ),
+    LecturePoint(
+        4,
+        "Training: base vs instruct",
+        "base-vs-instruct",
+        "instruct-template-offline",
+        "outputs",
+        "SmolLM2-Instruct answers inside its chat template and stops at once without it.",
+    ),
+    LecturePoint(
+        5,
+        "Decoding",
+        "decoding",
+        "decoding",
+        "next",
+        "Greedy next to sampled; the next-token view reads the templated prompt and shades what top-p cuts.",
+    ),
+    LecturePoint(
+        6,
+        "Surprise",
+        "surprise",
+        "surprise",
+        "surprise",
+        "Bits per word on one scale: 'lumps' and 'granite' light up in both models.",
+    ),
+    LecturePoint(
+        7,
+        "Facts and cost",
+        "facts-and-cost",
+        "offline-default",
+        "facts",
+        "The facts that differ enough to matter, each with why; training compute from the stated tokens.",
+    ),
+)
+"""The lecture's seven points, in order (README: "Why models differ")."""

@@ -1,4 +1,5 @@
-"""The teaching layer: surprisal aligned across tokenizers, the next-token view, training compute."""
+"""The teaching layer: surprisal aligned across tokenizers and its heat map, training compute, the
+lecture's points and their presets."""
 
 import math
 import random
@@ -6,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,12 +20,14 @@ from playground.compute import (
     training_flops,
 )
 from playground.conditional import score_conditional
-from playground.distribution import next_token_distribution
-from playground.errors import PlaygroundError
-from playground.generation import filter_logits
+from playground.errors import PlaygroundError, Stopped
+from playground.heat import heat
+from playground.lecture import LECTURE_POINTS
+from playground.limits import Deadline, within
 from playground.packaged import PACKAGED
-from playground.presets import PRESET_DIR, load_preset
+from playground.presets import PRESET_DIR, get_preset, load_preset
 from playground.scoring import TokenScore, score_causal, token_spans
+from playground.views_teaching import VIEWS
 
 MIXED = "Café naïve 😀 résumé 🎉🙂 x  12,345 def f(x):\n  return x"
 TOKENIZERS = ("gpt2", "llama", "t5", "bert")  # byte-level BPE x2, Metaspace Unigram, uncased WordPiece
@@ -158,64 +160,6 @@ def test_alignment_refuses_spans_of_another_text(loaded):
         align("", [tokens])
 
 
-def reference_logits(lm, prefix):
-    ids = [lm.document_start_id] + lm.tokenizer(prefix, add_special_tokens=False)["input_ids"]
-    with torch.no_grad():
-        return lm.model(input_ids=torch.tensor([ids])).logits[0, -1].float()
-
-
-@pytest.mark.parametrize(
-    ("temperature", "top_k", "top_p"), [(1.0, 0, 1.0), (0.7, 20, 1.0), (1.5, 0, 0.6), (1.0, 5, 0.3)]
-)
-def test_next_token_view_matches_the_sampler(loaded, temperature, top_k, top_p):
-    lm = loaded["gpt2"]
-    text = "The quick brown fox"
-    view = next_token_distribution(lm, text, k=30, temperature=temperature, top_k=top_k, top_p=top_p)
-    logits = reference_logits(lm, text)
-    expected = logits.softmax(-1)
-    kept = torch.isfinite(filter_logits(logits, temperature, top_k, top_p))
-    probabilities = [c.probability for c in view.candidates]
-    assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1 + 1e-6
-    assert len(view.candidates) == 30 and view.prefix == text and view.document_start == "<|endoftext|>"
-    for c in view.candidates:
-        assert math.isclose(c.probability, float(expected[c.token_id]), rel_tol=1e-4)
-        assert c.cut == (not bool(kept[c.token_id])) and (c.sampling_probability == 0) == c.cut
-    tempered = (logits / temperature).softmax(-1)
-    assert math.isclose(view.cut_probability, float(tempered[~kept].sum()), abs_tol=1e-5)
-    assert view.kept_tokens == int(kept.sum()) and 0 < view.effective_choices <= len(expected)
-    assert sum(c.sampling_probability for c in view.candidates) <= 1 + 1e-6
-    if top_k:
-        assert view.kept_tokens <= top_k
-
-
-def test_temperature_sharpens_and_flattens(loaded):
-    lm = loaded["llama"]
-    top = [next_token_distribution(lm, "A cat sat on the", temperature=t).candidates[0] for t in (0.5, 1.0, 2.0)]
-    assert top[0].tempered_probability > top[1].tempered_probability > top[2].tempered_probability
-    assert math.isclose(top[1].tempered_probability, top[1].probability, rel_tol=1e-6)
-    assert len({c.token_id for c in top}) == 1  # temperature keeps the order
-
-
-def test_position_cuts_the_text_and_a_trailing_space_is_flagged(loaded):
-    lm = loaded["gpt2"]
-    text = "The quick brown fox"
-    at = next_token_distribution(lm, text, position=9)
-    assert at.prefix == "The quick" and at.candidates == next_token_distribution(lm, "The quick").candidates
-    assert "ends with a space" in next_token_distribution(lm, "The quick ").note
-    with pytest.raises(PlaygroundError, match="outside the text"):
-        next_token_distribution(lm, text, position=99)
-
-
-def test_encoder_decoder_gives_its_first_target_token_and_encoders_refuse(loaded):
-    first = next_token_distribution(loaded["t5"], "A cat sat on the mat.")
-    later = next_token_distribution(loaded["t5"], "A cat sat on the mat.", target="The cat")
-    assert first.prefix == "" and later.prefix == "The cat" and later.context_tokens > first.context_tokens
-    assert sum(c.probability for c in first.candidates) <= 1 + 1e-6
-    for name in ("bert", "bert-mlm"):
-        with pytest.raises(PlaygroundError, match="writes text"):
-            next_token_distribution(loaded[name], "A cat")
-
-
 def test_training_compute_of_gpt3_matches_the_paper():
     assert math.isclose(training_flops(175e9, 300e9), 3.14e23, rel_tol=0.05)  # GPT-3 paper, Table D.1
 
@@ -263,9 +207,60 @@ def test_teaching_presets():
     assert all(m.training and m.source for m in cost.models)
 
 
-def test_real_smollm2_puts_paris_in_the_top_five(cache):
-    smol = cache.get("smollm2-135m-instruct").model
-    started = time.perf_counter()
-    view = next_token_distribution(smol, "The capital of France is", k=5)
-    assert " Paris" in [c.text for c in view.candidates]
-    assert view.document_start == "<|endoftext|>" and time.perf_counter() - started < 60
+def test_heat_colours_whole_words_by_their_bits_on_one_scale(loaded):
+    text = "I like a granite."
+    word = {"granite": text.index(" granite"), "a": text.index(" a ")}
+
+    def bits(s, e):  # " a": 4 bits over 2 characters; " granite": 12 bits over 8; the rest 0.5 a character
+        if word["a"] <= s < word["a"] + 2:
+            return 4.0 * (e - s) / 2
+        if word["granite"] <= s < word["granite"] + 8:
+            return 12.0 * (e - s) / 8
+        return 0.5 * (e - s)
+
+    lists = [made_up_scores(loaded[name].tokenizer, text, bits=bits) for name in ("gpt2", "t5")]
+    alignment = align(text, lists)
+    found = heat(alignment, top=2)
+    spans = {s.text.strip(): s for s in found.spans}
+    assert found.scale_bits == 12.0  # the largest bits of any span, rounded up to a whole bit
+    for m in range(2):
+        assert found.hottest_text(m) == ["granite", "a"]  # per character " a" is hotter; per word, granite
+        assert math.isclose(spans["granite"].bits[m], 12.0) and math.isclose(spans["granite"].intensity[m], 1.0)
+        assert math.isclose(spans["a"].intensity[m], 4.0 / 12.0)
+
+        def rate(start, end, m=m):
+            return max(g.bits_per_char[m] for g in alignment.segments if start <= g.start < end)
+
+        assert rate(word["a"], word["a"] + 2) > rate(word["granite"], word["granite"] + 8)
+    assert all(i is None or 0 <= i <= 1 for s in found.spans for i in s.intensity)
+
+
+def test_alignment_stops_at_the_request_deadline(loaded):
+    tokens = made_up_scores(loaded["gpt2"].tokenizer, MIXED)
+    with within(Deadline(1.0, time.monotonic() - 1)), pytest.raises(Stopped, match="aligning"):
+        align(MIXED, [tokens])
+
+
+def test_granite_lights_up_in_both_packaged_models(cache):
+    """The surprise preset's note, on its own first sentence, with the real packaged models."""
+    preset = get_preset("surprise")
+    text = preset.prompts[0]
+    assert "granite" in text and "granite" in preset.notes
+    scores = [score_causal(cache.get(m.id).model, text) for m in preset.models]
+    found = heat(align(text, [s.tokens for s in scores]), top=2)
+    for m in range(len(scores)):
+        assert "granite" in found.hottest_text(m) and "lumps" in found.hottest_text(m)
+    for word in ("granite", "lumps"):  # the figure playground/heat.py quotes
+        span = next(s for s in found.spans if word in s.text)
+        assert all(b > 13 for b in span.bits) and found.scale_bits >= max(span.bits)
+    assert found.disagreements and found.disagreements[0].spread_bits >= found.disagreements[-1].spread_bits
+
+
+def test_every_lecture_point_has_an_offline_preset_whose_note_looks_at_its_view():
+    assert [p.number for p in LECTURE_POINTS] == list(range(1, 8))
+    for point in LECTURE_POINTS:
+        online, offline = get_preset(point.preset), get_preset(point.offline_preset)
+        assert offline.offline and all(m.id in PACKAGED for m in offline.models), point.title
+        assert offline.notes.startswith("What to look for:") and point.offline_shows
+        assert online.offline or point.offline_preset in online.offline_alternative
+        assert point.view == "outputs" or VIEWS.get(point.preset) == point.view

@@ -106,16 +106,21 @@ CHAT_TEMPLATE = (
 )
 
 
-def build_llama(folder: Path, chat: bool = False) -> Path:
-    """A Llama-style decoder; ``chat`` gives its tokenizer a chat template (an "instruct" model)."""
+def build_llama(folder: Path, chat: bool = False, width: int = 32, seed: int = 1, init: float = 0.02) -> Path:
+    """A Llama-style decoder; ``chat`` gives its tokenizer a chat template (an "instruct" model).
+
+    ``width`` (hidden size; the feed-forward layer is twice as wide) and ``seed`` make other
+    members of the same family; ``init`` is the spread of the random weights (larger: surer guesses).
+    """
     tokenizer = byte_bpe_tokenizer(260)
     if chat:
         tokenizer.chat_template = CHAT_TEMPLATE
-    torch.manual_seed(1)
+    torch.manual_seed(seed)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
+        hidden_size=width,
+        intermediate_size=2 * width,
+        initializer_range=init,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
