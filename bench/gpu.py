@@ -29,7 +29,7 @@ from pathlib import Path
 import torch
 
 from bench import models, sections
-from bench.measure import Clock
+from bench.measure import Clock, decode_split, plain_generate
 from playground.cache import ModelCache
 from playground.compare import Request, compare
 from playground.generation import GenerationSettings
@@ -110,6 +110,14 @@ def gpu_mode(args, device: torch.device, results: dict, save, say, table) -> Non
     results["decode"] = rows
     save()
 
+    if device.type == "cuda" and not args.no_alternatives:
+        say("\n## An option not chosen: generate() with a static cache, compiled by transformers")
+        results["options"] = [
+            static_compiled_row(cache.get(folders[name]).model, prompt, n, name) for name in names[:2]
+        ]
+        table(results["options"], list(results["options"][0]))
+        save()
+
     say("\n## Scoring throughput")
     long_text = models.random_prompt(4096 if not args.tiny else 600, seed=1)
     window = 1024 if not args.tiny else 128
@@ -130,6 +138,19 @@ def gpu_mode(args, device: torch.device, results: dict, save, say, table) -> Non
     results["visitors"] = visitors(trio, greedy, cache, args.visitors, args.comparisons, warm["wall_s"])
     say({k: v for k, v in results["visitors"].items() if k != "latencies_s"})
     save()
+
+
+def static_compiled_row(lm, text: str, new_tokens: int, name: str) -> dict:
+    """``generate(cache_implementation="static")``, which transformers compiles on its first call:
+    the first call's stall and the per-token time after it (not chosen: see docs/decoding.md)."""
+    from playground.generation import build_prompt
+
+    ids = torch.tensor([build_prompt(lm, text, None).ids], device=lm.device)
+    clock = Clock()
+    with clock.run(lm.device):
+        plain_generate(lm.model, ids, new_tokens, cache_implementation="static")
+    row = decode_split(lambda k: plain_generate(lm.model, ids, k, cache_implementation="static"), new_tokens, lm.device)
+    return {"model": name, "path": "generate(static cache, compiled)", "first_call_s": round(clock.wall, 1), **row}
 
 
 def visitors(trio: list[str], request: Request, cache: ModelCache, count: int, each: int, one_s: float) -> dict:

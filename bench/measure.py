@@ -128,8 +128,10 @@ def torch_threads(n: int | None):
 
 
 @torch.inference_mode()
-def plain_generate(model, ids: torch.Tensor, new_tokens: int) -> None:
-    """The baseline a user writes in a notebook: ``generate``, greedy, exactly ``new_tokens``."""
+def plain_generate(model, ids: torch.Tensor, new_tokens: int, **options) -> None:
+    """The baseline a user writes in a notebook: ``generate``, greedy, exactly ``new_tokens``;
+    ``options`` go to ``generate`` (e.g. ``cache_implementation="static"``, which transformers
+    compiles itself)."""
     model.generate(
         ids,
         attention_mask=torch.ones_like(ids),
@@ -137,6 +139,7 @@ def plain_generate(model, ids: torch.Tensor, new_tokens: int) -> None:
         min_new_tokens=new_tokens,
         do_sample=False,
         pad_token_id=model.generation_config.pad_token_id or 0,
+        **options,
     )
 
 
