@@ -151,6 +151,11 @@ def as_columns(models: list) -> list[Column]:
 
 
 def check_models(models: list) -> None:
+    if isinstance(models, str) or not isinstance(models, list | tuple):
+        raise PlaygroundError(
+            f"models must be a list of {MIN_MODELS} or {MAX_MODELS} models, e.g. "
+            f"['smollm2-135m-instruct', 'gemma-3-270m'] (got {type(models).__name__})."
+        )
     if not MIN_MODELS <= len(models) <= MAX_MODELS:
         raise PlaygroundError(f"Compare {MIN_MODELS} or {MAX_MODELS} models; {len(models)} given.")
 
@@ -172,6 +177,34 @@ def threads_per_model(models: int) -> int:
     one thread each.
     """
     return max(1, (os.cpu_count() or 1) // models)
+
+
+class _ThreadSetting:
+    """torch's intra-op threads while comparisons run, and the caller's setting once the last ends.
+
+    The setting is process-wide: a comparison that ends while another runs must not restore it
+    under the other's feet."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._running = 0
+        self._before = 0
+
+    def enter(self, threads: int) -> None:
+        with self._lock:
+            if self._running == 0:
+                self._before = torch.get_num_threads()
+            self._running += 1
+            torch.set_num_threads(threads)
+
+    def leave(self) -> None:
+        with self._lock:
+            self._running -= 1
+            if self._running == 0:
+                torch.set_num_threads(self._before)
+
+
+_threads = _ThreadSetting()
 
 
 @dataclass(frozen=True)
@@ -201,11 +234,15 @@ def compare_stream(
     """
     limits = limits or Limits()
     check_models(models)
+    if not isinstance(request, Request):
+        raise PlaygroundError(
+            f"The request must be a Request, e.g. Request({str(request)[:40]!r}), not {type(request).__name__}; "
+            "or call playground.compare_many(models, prompts)."
+        )
     request.check(limits)
     columns = as_columns(models)
-    threads = torch.get_num_threads()
     if cache.device.type == "cpu":
-        torch.set_num_threads(threads_per_model(len(columns)))
+        _threads.enter(threads_per_model(len(columns)))
     states = [Result(column.describe(request.generation), "loading") for column in columns]
     run = _Run(
         request,
@@ -229,7 +266,8 @@ def compare_stream(
             yield list(states)
     finally:
         run.deadline.cancelled.set()
-        torch.set_num_threads(threads)  # the caller's setting, as it was
+        if cache.device.type == "cpu":
+            _threads.leave()
 
 
 def _worker(index: int, column: Column, run: _Run) -> None:

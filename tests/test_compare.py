@@ -144,3 +144,16 @@ def test_a_comparison_leaves_the_callers_thread_setting_as_it_was(tiny_folders, 
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(
+    ("models", "request_", "message"),
+    [
+        ("gemma-3-270m", Request("Hi"), "models must be a list of 2 or 3 models"),
+        (None, Request("Hi"), "models must be a list"),
+        (["a/b", "c/d"], "Hi", "The request must be a Request"),
+    ],
+)
+def test_argument_mistakes_get_a_message_not_an_attribute_error(cache, models, request_, message):
+    with pytest.raises(PlaygroundError, match=message):
+        compare(models, request_, cache)
