@@ -127,8 +127,10 @@ def _number_row(row: Row, results: Sequence[Result], values: list[dict], column:
     cells = [row.label]
     for result, metrics in zip(results, values, strict=True):
         entry = metrics[row.key]
-        if entry["value"] is None:
-            reason = why_missing(result).get("all") or entry["missing"] or "not measured"
+        fell = row.key == "memory_growth" and (entry["value"] or 0) < 0  # freed by other work: no growth to show
+        if entry["value"] is None or fell:
+            reason = why_missing(result).get("all") or why_missing(result).get("memory growth" if fell else "")
+            reason = reason or entry["missing"] or "not measured"
             cells.append(("right", f"{EMPTY}{notes.mark(reason)}"))
             continue
         text = f"{entry['value'] * row.factor:,.{row.decimals}f}"

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ import transformers
 from playground import api
 from playground.cli import EXIT_CODES, main
 from playground.cli_inputs import parse_prompt_file, read_prompts
+from playground.cli_table import format_table
+from playground.compare import Request, compare
 from playground.errors import PlaygroundError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -251,3 +254,11 @@ def test_surprise_aligns_the_models_and_lists_the_biggest_disagreements(cli, tin
     assert "".join(spans) == text, "the spans should tile the text"
     hot = re.findall(r"^\s+\d\. .*\(spread ([\d.]+)\)$", out, re.M)
     assert len(hot) == 3 and [float(s) for s in hot] == sorted((float(s) for s in hot), reverse=True)
+
+
+def test_memory_that_fell_is_explained_not_shown_as_growth(tiny_folders, cache):
+    results = compare([tiny_folders["gpt2"], tiny_folders["llama"]], Request("Hi"), cache)
+    table = format_table([replace(results[0], memory_growth_bytes=-25_700_000), results[1]])
+    row = next(line for line in table.splitlines() if line.startswith("memory growth (MB)"))
+    mark = re.search(r"—\[(\d+)\]", row).group(1)
+    assert "-25.7" not in row and re.search(rf"^\[{mark}\] the process's memory fell by 25.7 MB", table, re.M)

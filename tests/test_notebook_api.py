@@ -127,3 +127,11 @@ def test_results_export_as_the_versioned_json(models, cache):
 def test_the_version_comes_from_the_package():
     assert playground.__version__ and playground.__version__ != "0+unknown"
     assert playground.__version__[0].isdigit()
+
+
+def test_the_readme_chart_draws_without_matplotlib(models, cache):
+    runs = playground.compare_many(models, ["One", "Two"], max_new_tokens=2, cache=cache)
+    chart = runs.to_frame().pivot(index="prompt", columns="model", values="bits per byte")
+    assert chart.shape == (2, 2) and (chart > 0).all().all()
+    html = chart.style.bar(color="#8ab4f8", vmin=0).format("{:.3f}").to_html()
+    assert "linear-gradient" in html and all(f"{v:.3f}" in html for v in chart.to_numpy().ravel())
