@@ -38,3 +38,37 @@ def go_offline_if_unreachable() -> bool:
     huggingface_hub.constants.HF_HUB_OFFLINE = True  # the library read the variable at import
     log.warning("The Hugging Face Hub cannot be reached: offline mode, packaged models only.")
     return True
+
+
+def needs_hub(reference: str) -> bool:
+    """True if loading the reference downloads from the Hub: a Hub id, or a packaged model whose
+    weight package is not installed (it then loads from its Hub id, see ``models._resolve``)."""
+    from playground.packaged import PACKAGED
+    from playground.references import parse_reference
+
+    ref = parse_reference(reference)
+    return ref.source == "hub" or (ref.source == "packaged" and not PACKAGED[ref.name].installed())
+
+
+def in_local_cache(reference: str) -> bool:
+    """True if a Hub model's config is already in the local Hugging Face cache (it may load offline)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    from playground.packaged import PACKAGED
+    from playground.references import parse_reference
+
+    ref = parse_reference(reference)
+    repo = PACKAGED[ref.name].hub_id if ref.source == "packaged" else ref.name
+    return isinstance(try_to_load_from_cache(repo, "config.json", revision=ref.revision), str)
+
+
+def missing_offline(references: list[str]) -> list[str]:
+    """The references that need the Hub and cannot load without it; empty when the Hub is reachable.
+
+    Probes the Hub only when one of them needs it (``go_offline_if_unreachable``), so a comparison
+    of packaged models and local folders never waits for the network.
+    """
+    hub = [r for r in dict.fromkeys(references) if needs_hub(r)]
+    if not hub or not go_offline_if_unreachable():
+        return []
+    return [r for r in hub if not in_local_cache(r)]

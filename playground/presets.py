@@ -6,7 +6,9 @@ and key that is wrong, so a lecturer editing a preset before class sees at once 
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import yaml
@@ -15,7 +17,17 @@ from playground.compare import MAX_MODELS, MIN_MODELS, Column
 from playground.errors import PlaygroundError
 from playground.lecture import TEXT2TEXT_TASKS
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "presets"
+
+def _preset_dir() -> Path:
+    """The preset folder: inside the installed package (the wheel ships ``presets/`` as
+    ``playground/presets_data``, see setup.py), else ``presets/`` beside the package in a checkout."""
+    installed = resources.files("playground") / "presets_data"
+    if installed.is_dir():
+        return Path(str(installed))
+    return Path(__file__).resolve().parent.parent / "presets"
+
+
+PRESET_DIR = _preset_dir()
 DEFAULT_PRESET = "offline-default"
 _TOP_KEYS = {
     "title",
@@ -176,6 +188,8 @@ def load_presets(folder: Path = PRESET_DIR) -> dict[str, Preset]:
 def get_preset(name: str, folder: Path = PRESET_DIR) -> Preset:
     path = folder / f"{name}.yaml"
     if not path.is_file():
-        names = ", ".join(sorted(p.stem for p in folder.glob("*.yaml")))
-        raise PlaygroundError(f"Unknown preset '{name}'. Presets: {names}.")
+        names = sorted(p.stem for p in folder.glob("*.yaml"))
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise PlaygroundError(f"Unknown preset '{name}'.{hint} Presets: {', '.join(names)}.")
     return load_preset(path)

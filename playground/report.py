@@ -4,23 +4,23 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
-from dataclasses import asdict
+from collections.abc import Sequence
 
-from playground.compare import Result
+from playground import export
+from playground.compare import Column, Request, Result
 
 # Column name -> unit, in the order tables show them.
 COLUMNS = {
     "model": "",
     "kind": "",
     "status": "",
-    "prompt tokens": "tokens",
-    "new tokens": "tokens",
+    "prompt tokens": "",  # the name says the unit: "bits per byte (bits)" would say it twice
+    "new tokens": "",
     "perplexity": "",
-    "bits per byte": "bits",
+    "bits per byte": "",
     "time to first token": "s",
-    "tokens/s": "tok/s",
+    "tokens/s": "",
     "total time": "s",
     "load time": "s",
     "weights": "MB",
@@ -55,7 +55,7 @@ def metric_row(result: Result) -> dict:
         "total time": _round(gen.total_s) if gen else None,
         "load time": _round(result.load_seconds, 2),
         "weights": _round(facts.weight_bytes / 1e6, 1) if facts else None,
-        "memory growth": _round(result.memory_growth_bytes / 1e6, 1) if result.memory_growth_bytes else None,
+        "memory growth": _round(result.memory_growth_bytes / 1e6, 1) if (result.memory_growth_bytes or 0) > 0 else None,
         "dtype": facts.dtype if facts else "",
         # The fast path may decode with other weights than the ones loaded (playground.speed).
         "decoded with": (gen.precision or "") if gen else "",
@@ -73,34 +73,51 @@ def why_missing(result: Result) -> dict[str, str]:
         reasons["tokens/s"] = "decode speed needs at least two new tokens"
     if result.load_cached:
         reasons["load time"] = "already loaded: no load cost on this run"
+    growth = result.memory_growth_bytes
+    if growth is not None and growth < 0:
+        # RSS is the whole process: memory that other work released while this model ran shows as a fall.
+        reasons["memory growth"] = (
+            f"the process's memory fell by {-growth / 1e6:.1f} MB while this model ran (other work freed memory)"
+        )
     return reasons
 
 
-def to_json(results: list[Result], request: dict | None = None) -> str:
-    """The whole comparison, every field, as JSON (per-token detail included)."""
-    payload = {"request": request or {}, "results": [asdict(r) for r in results]}
-    return json.dumps(payload, indent=2, ensure_ascii=False, default=str)
+def to_json(
+    results: list[Result],
+    request_settings: dict | None = None,
+    *,
+    request: Request | None = None,
+    columns: Sequence[Column | str] | None = None,
+    preset: str | None = None,
+    producer: str | None = None,
+) -> str:
+    """The comparison as the versioned JSON export (docs/export-schema.md), per-token detail included.
+
+    ``request_settings`` are the settings as the caller holds them (the page's form); ``request``
+    and ``columns``, when given, state the engine's settings and each column's model exactly.
+    """
+    given = dict(request_settings or {})
+    prompt = request.text if request is not None else str(given.get("prompt", given.get("text", "")))
+    run = export.PromptRun(prompt, list(results))
+    data = export.document([run], columns=columns, request=request, given=given, preset=preset, producer=producer)
+    return export.dumps(data)
 
 
 def to_csv(results: list[Result]) -> str:
     """The metrics table as CSV, one row per model, units in the header."""
+    return runs_to_csv([export.PromptRun("", list(results))], with_prompts=False)
+
+
+def runs_to_csv(runs: Sequence[export.PromptRun], with_prompts: bool = True) -> str:
+    """One row per prompt and model: the prompt's number (from 1) and text, the metrics with their
+    units in the header, and the output."""
     buffer = io.StringIO()
-    header = [f"{name} ({unit})" if unit else name for name, unit in COLUMNS.items()]
     writer = csv.writer(buffer)
-    writer.writerow(header)
-    for result in results:
-        row = metric_row(result)
-        writer.writerow(["" if row[name] is None else row[name] for name in COLUMNS])
+    header = [f"{name} ({unit})" if unit else name for name, unit in COLUMNS.items()]
+    writer.writerow((["prompt #", "prompt", *header, "output"]) if with_prompts else header)
+    for number, run in enumerate(runs, start=1):
+        for result in run.results:
+            row = metric_row(result)
+            cells = ["" if row[name] is None else row[name] for name in COLUMNS]
+            writer.writerow([number, run.prompt, *cells, result.output] if with_prompts else cells)
     return buffer.getvalue()
-
-
-def format_table(results: list[Result]) -> str:
-    """A plain-text table for the terminal."""
-    rows = [metric_row(r) for r in results]
-    names = [n for n in COLUMNS if any(row[n] not in (None, "") for row in rows)]
-    cells = [[n + (f" ({COLUMNS[n]})" if COLUMNS[n] else "") for n in names]]
-    cells += [["—" if row[n] is None else str(row[n]) for n in names] for row in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(names))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)

@@ -2,13 +2,15 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
+import playground
 from playground.__main__ import main
 from playground.errors import PlaygroundError
 from playground.packaged import PACKAGED
-from playground.presets import DEFAULT_PRESET, PRESET_DIR, load_preset, load_presets
+from playground.presets import DEFAULT_PRESET, PRESET_DIR, get_preset, load_preset, load_presets
 
 GOOD = """title: T
 purpose: P
@@ -69,12 +71,27 @@ def test_command_line_compares_models_and_writes_json(tiny_folders, tmp_path, ca
     assert code == 0 and "perplexity" in printed and "bits per byte" in printed
     data = json.loads(out.read_text())
     assert [r["status"] for r in data["results"]] == ["done", "done"]
-    assert data["request"]["text"] == "A cat sat." and data["results"][0]["score"]["tokens"]
+    assert data["prompts"] == ["A cat sat."] and data["results"][0]["score"]["tokens"]
 
 
 def test_command_line_reports_user_errors_without_a_traceback(capsys):
     assert main(["--preset", "no-such-preset", "--quiet"]) == 2
     assert "Unknown preset 'no-such-preset'" in capsys.readouterr().err
+
+
+def test_a_mistyped_preset_name_gets_the_closest_name():
+    with pytest.raises(PlaygroundError, match="Did you mean 'offline-default'"):
+        get_preset("ofline-default")
+    with pytest.raises(PlaygroundError) as error:
+        get_preset("zzzz")
+    assert "Did you mean" not in str(error.value) and "offline-default" in str(error.value)
+
+
+def test_the_preset_folder_is_found_from_the_package():
+    """In a checkout the folder is presets/ beside the package; installed, it is inside it
+    (tests/test_install.py checks the installed case)."""
+    assert Path(playground.__file__).resolve().parent.parent / "presets" == PRESET_DIR
+    assert (PRESET_DIR / f"{DEFAULT_PRESET}.yaml").is_file()
 
 
 def test_command_line_lists_presets(capsys):
