@@ -73,6 +73,8 @@ INSPECT = textwrap.dedent(
         "preset_dir": str(PRESET_DIR),
         "presets": sorted(p.name for p in PRESET_DIR.glob("*.yaml")),
         "c_sources": sorted(str(p.relative_to(package)) for p in package.rglob("*.c")),
+        "data": sorted(str(p.relative_to(package)) for p in package.rglob("*")
+                       if p.suffix in (".yaml", ".json") and p.parent.name != "presets_data"),
         "modules": sorted(str(p.relative_to(package)) for p in package.rglob("*.py")),
         "requires": metadata.requires("model-playground"),
     }))
@@ -97,6 +99,9 @@ def test_the_wheel_installs_and_runs_from_another_folder(tmp_path, tiny_folders)
     assert found["presets"] == sorted(p.name for p in (ROOT / "presets").glob("*.yaml"))
     package = ROOT / "playground"
     assert found["c_sources"] == sorted(str(p.relative_to(package)) for p in package.rglob("*.c"))
+    assert found["data"] == sorted(
+        str(p.relative_to(package)) for p in package.rglob("*") if p.suffix in (".yaml", ".json")
+    )
     assert set(found["modules"]) >= {str(p.relative_to(package)) for p in package.rglob("*.py")}
     assert wheel.name.startswith(f"model_playground-{found['version']}-")
     assert any(r.startswith("torch>=") for r in found["requires"])
