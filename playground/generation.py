@@ -44,7 +44,7 @@ class GenerationSettings:
     top_k: int = 0
     seed: int = 0
     use_chat_template: bool | None = None  # None: instruct models use theirs, base models do not
-    speed: str = DEFAULT_SPEED  # "exact": weights as loaded; "fast": see playground.speed
+    speed: str = DEFAULT_SPEED  # "exact": weights as loaded; "fast": see playground.fast
 
     def check(self) -> None:
         """Refuse values of the wrong type or out of range, naming the setting and the value."""

@@ -57,7 +57,7 @@ def metric_row(result: Result) -> dict:
         "weights": _round(facts.weight_bytes / 1e6, 1) if facts else None,
         "memory growth": _round(result.memory_growth_bytes / 1e6, 1) if (result.memory_growth_bytes or 0) > 0 else None,
         "dtype": facts.dtype if facts else "",
-        # The fast path may decode with other weights than the ones loaded (playground.speed).
+        # The fast path may decode with other weights than the ones loaded (playground.fast).
         "decoded with": (gen.precision or "") if gen else "",
     }
 

@@ -55,7 +55,7 @@ def _bytes_per_weight(model: Finished) -> float:
 
 
 def precision(models: Sequence[Finished]) -> Cause | None:
-    """Weights held in different dtypes, or decoded by different paths (``playground.speed``)."""
+    """Weights held in different dtypes, or decoded by different paths (``playground.fast``)."""
     dtypes = by_name(models, lambda m: m.facts.dtype)
     decoded = {m.name: m.result.generation.precision for m in writers(models) if m.result.generation.precision}
     # "(121 of 121 matrices as loaded)" counts a model's matrices; the precision is the rest
