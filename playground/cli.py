@@ -245,8 +245,8 @@ def write_output(runs, output_format: str) -> None:
     elif output_format == "json":
         print(runs.to_json(producer="command line"))
     else:
-        for entry in runs.document(producer="command line")["results"]:
-            print(export.dumps_line({"schema_version": export.SCHEMA_VERSION, **entry}))
+        for line in export.lines(runs.document(producer="command line")):
+            print(export.dumps_line(line))
 
 
 def list_presets() -> int:
