@@ -3,6 +3,7 @@
     import playground
     runs = playground.compare_many(["smollm2-135m-instruct", "gemma-3-270m"], ["Hello", "Bonjour"])
     runs.to_frame()          # one row per prompt and model, units in the column names
+    runs.why()[0]            # why the models differ on the first prompt, in words and numbers
 
 Models load once and stay loaded for the next call. Hub ids are checked against the network
 first (``playground.hub``): offline, they fail at once instead of retrying a connection. The
@@ -21,6 +22,7 @@ import torch
 
 from playground import export, export_result, hub, report
 from playground.cache import ModelCache
+from playground.causes import Cause
 from playground.compare import MAX_MODELS, MIN_MODELS, Column, Request, Result, compare
 from playground.errors import PlaygroundError
 from playground.generation import GenerationSettings
@@ -98,6 +100,11 @@ class Comparisons:
                 row["error"] = result.error
                 rows.append(row)
         return pd.DataFrame(rows)
+
+    def why(self) -> list[list[Cause]]:
+        """Why the models differ, per prompt in order: the causes in words and numbers
+        (``playground.why.explain``; the rules are in docs/teaching.md)."""
+        return [export.explain(run, self.columns, self.request) for run in self.runs]
 
     def to_json(self, producer: str = "python") -> str:
         """The versioned JSON export (docs/export-schema.md)."""

@@ -47,6 +47,11 @@ prompts:
   keys are ignored). --prompts - reads such a file from standard input. The models load once
   and every prompt runs through all of them: one row per prompt and model.
 
+output:
+  table (default): each prompt's outputs, its metrics table and why the models differ, one
+  bullet per cause (--no-why leaves them out). csv: one row per prompt and model. jsonl: one
+  result per line, each with the causes of its prompt under "why". json: the whole export.
+
 sampling:
   Greedy by default. --temperature, --top-p and --top-k change sampled columns only, so they
   need --sample, unless the preset samples some columns itself (the decoding preset does).
@@ -118,6 +123,12 @@ def build_parser(prog: str = "model-playground") -> argparse.ArgumentParser:
     )
     parser.add_argument("--format", choices=FORMATS, default="table", help="standard output (default: table)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the JSON export to this file")
+    parser.add_argument(
+        "--no-why",
+        dest="why",
+        action="store_false",
+        help='leave "why they differ" out of the table (json and jsonl keep it under "why")',
+    )
     parser.add_argument(
         "--plan",
         action="store_true",
@@ -210,7 +221,7 @@ def run_compare(args: argparse.Namespace) -> int:
     check_models([c.reference for c in columns])
     runs = compare_many(preset if args.models is None else columns, prompts or None, cache=cache, **settings)
     runs = replace(runs, given={"command": args.command_line})
-    write_output(runs, args.format)
+    write_output(runs, args.format, why=args.why)
     if args.json:
         args.json.write_text(runs.to_json(producer="command line"), encoding="utf-8")
         log.info("wrote %s", args.json)
@@ -234,19 +245,21 @@ def compare_settings(args: argparse.Namespace, preset) -> dict:
     return settings
 
 
-def write_output(runs, output_format: str) -> None:
+def write_output(runs, output_format: str, why: bool = True) -> None:
+    """The runs on standard output. The table ends each prompt with why the models differ (unless
+    not ``why``); json and jsonl carry it under "why"; csv stays one row per prompt and model."""
     from playground import export
     from playground.cli_table import format_runs
 
     if output_format == "table":
-        print(format_runs(runs.runs))
+        print(format_runs(runs.runs, why=runs.why() if why else None))
     elif output_format == "csv":
         sys.stdout.write(runs.to_csv())
     elif output_format == "json":
         print(runs.to_json(producer="command line"))
     else:
-        for entry in runs.document(producer="command line")["results"]:
-            print(export.dumps_line({"schema_version": export.SCHEMA_VERSION, **entry}))
+        for line in export.lines(runs.document(producer="command line")):
+            print(export.dumps_line(line))
 
 
 def list_presets() -> int:

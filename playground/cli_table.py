@@ -1,8 +1,10 @@
-"""The command line's text output: each prompt's outputs, then its metrics with models as columns.
+"""The command line's text output: each prompt's outputs, then its metrics with models as columns,
+then why the models differ.
 
 A metric is a row whose label carries its unit ("time to first token (ms)"); numbers are right-
 aligned with a fixed number of decimals per row. An empty cell is "—" with a footnote mark, and
-the reason is printed under the table, once per distinct reason.
+the reason is printed under the table, once per distinct reason. Under that, one bullet per cause
+of ``why.explain``, wrapped to the table's width.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from playground import export, export_result
+from playground.causes import Cause
 from playground.compare import Result
 from playground.report import why_missing
 
@@ -19,6 +22,7 @@ WIDTH = 100
 LABEL_WIDTH = 24
 GAP = 2
 EMPTY = "—"
+BULLET = "• "
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,11 @@ class Footnotes:
         return out
 
 
-def format_runs(runs: Sequence[export.PromptRun], width: int = WIDTH) -> str:
-    """Every prompt: its number and text, each model's output, and the metrics table."""
+def format_runs(
+    runs: Sequence[export.PromptRun], width: int = WIDTH, why: Sequence[Sequence[Cause]] | None = None
+) -> str:
+    """Every prompt: its number and text, each model's output, the metrics table and, when ``why``
+    holds each prompt's causes, why the models differ."""
     blocks = []
     for number, run in enumerate(runs, start=1):
         title = f"Prompt {number} of {len(runs)}: " if len(runs) > 1 else "Prompt: "
@@ -78,7 +85,26 @@ def format_runs(runs: Sequence[export.PromptRun], width: int = WIDTH) -> str:
         for result in run.results:
             blocks.append(format_output(result, width))
         blocks.append(format_table(run.results, width))
+        if why is not None and why[number - 1]:
+            blocks.append(format_why(why[number - 1], table_width(len(run.results), width)))
     return "\n\n".join(blocks)
+
+
+def format_why(causes: Sequence[Cause], width: int = WIDTH) -> str:
+    """ "Why they differ", then one bullet per cause, its sentence wrapped to ``width``."""
+    lines = ["Why they differ:"]
+    for cause in causes:
+        lines += textwrap.wrap(cause.sentence, width, initial_indent=BULLET, subsequent_indent=" " * len(BULLET))
+    return "\n".join(lines)
+
+
+def table_width(models: int, width: int = WIDTH) -> int:
+    """Characters the metrics table of ``models`` columns takes, at most ``width``."""
+    return min(width, LABEL_WIDTH + (_column_width(models, width) + GAP) * models)
+
+
+def _column_width(models: int, width: int) -> int:
+    return max(10, (width - LABEL_WIDTH) // models - GAP)
 
 
 def format_output(result: Result, width: int = WIDTH) -> str:
@@ -97,7 +123,7 @@ def format_output(result: Result, width: int = WIDTH) -> str:
 def format_table(results: Sequence[Result], width: int = WIDTH) -> str:
     """The metrics of one prompt: a row per metric, a column per model, footnotes under it."""
     notes = Footnotes()
-    column = max(10, (width - LABEL_WIDTH) // len(results) - GAP)
+    column = _column_width(len(results), width)
     header = _header([r.model for r in results], column)
     rows = [_text_row(label, get, results, column, notes) for label, get in list(TEXT_ROWS.items())[:2]]
     values = [export_result.metrics(r) for r in results]
@@ -106,7 +132,7 @@ def format_table(results: Sequence[Result], width: int = WIDTH) -> str:
             continue  # measured on a GPU only: a row of empty cells would say nothing on a CPU
         rows.append(_number_row(row, results, values, column, notes))
     rows += [_text_row(label, get, results, column, notes) for label, get in list(TEXT_ROWS.items())[2:]]
-    lines = header + ["-" * min(width, LABEL_WIDTH + (column + GAP) * len(results))]
+    lines = header + ["-" * table_width(len(results), width)]
     for cells in rows:
         lines += _lay_out(cells, column)
     lines += _explain_scores(results, width)

@@ -14,15 +14,17 @@ import math
 import os
 import platform
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from playground import why
+from playground.causes import Cause
 from playground.compare import Column, Request, Result
 from playground.export_result import plain, result_entry
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: why they differ, per prompt
 SCHEMA_FILE = Path(__file__).with_name("export-schema.json")
 
 SETTING_FIELDS = (
@@ -69,6 +71,7 @@ def document(
     results = [r for run in runs for r in run.results]
     models = len(runs[0].results) if runs else 0
     column_list = _columns(columns, given, models)
+    causes = [explain(run, column_list if len(column_list) == len(run.results) else None, request) for run in runs]
     return {
         "schema_version": SCHEMA_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
@@ -84,7 +87,34 @@ def document(
             for index, run in enumerate(runs)
             for i, result in enumerate(run.results)
         ],
+        "why": [cause_entry(index, cause) for index, found in enumerate(causes) for cause in found],
     }
+
+
+def explain(run: PromptRun, columns: Sequence[Column] | None, request: Request | None) -> list[Cause]:
+    """Why the models differ on one prompt (``why.explain``). ``request`` holds the settings every
+    prompt ran with; its text is replaced by the run's prompt. Without a request the causes that
+    need the text or the decoding settings (surprising word, decoding) are left out."""
+    if request is not None and request.text != run.prompt:
+        request = replace(request, text=run.prompt)
+    return why.explain(run.results, request, columns)
+
+
+def cause_entry(index: int, cause: Cause) -> dict:
+    """One cause as the export writes it: the prompt it explains, its name, sentence and numbers."""
+    return {"prompt_index": index, "cause": cause.cause, "sentence": cause.sentence, "numbers": plain(cause.numbers)}
+
+
+def lines(data: dict) -> list[dict]:
+    """The document as JSON Lines: one result per line with the schema version and the causes of
+    its prompt, so that each line can be read on its own."""
+    causes: dict[int, list[dict]] = {}
+    for entry in data["why"]:
+        causes.setdefault(entry["prompt_index"], []).append(entry)
+    return [
+        {"schema_version": data["schema_version"], **entry, "why": causes.get(entry["prompt_index"], [])}
+        for entry in data["results"]
+    ]
 
 
 def dumps(data: dict) -> str:

@@ -120,6 +120,38 @@ def test_the_table_fits_100_columns_with_numbers_right_aligned_and_empty_cells_e
     assert "assigns no probability" in flat and "document-start token in front" in flat
 
 
+def test_each_prompts_table_ends_with_why_the_models_differ(cli, tiny_folders, tmp_path):
+    models = [tiny_folders["gpt2"], tiny_folders["llama"], tiny_folders["bert"]]
+    options = ["--models", *models, "--prompt", "A cat sat on the mat.", "--prompt", "Hello", "--max-new-tokens", "3"]
+    code, out, _ = cli(*options, "--quiet", "--json", tmp_path / "runs.json")
+    data = json.loads((tmp_path / "runs.json").read_text())  # the same run: the same timings
+    assert code == 0 and out.count("Why they differ:") == 2
+    second = out.index("Prompt 2 of 2")
+    for index, part in enumerate((out[:second], out[second:])):
+        block = part[part.index("Why they differ:") :].strip().splitlines()[1:]
+        assert part.index("bits per byte") < part.index("Why they differ:"), "under the table"
+        bullets = [line for line in block if line.startswith("• ")]
+        assert all(line.startswith(("• ", "  ")) and len(line) <= 100 for line in block)
+        sentences = [c["sentence"] for c in data["why"] if c["prompt_index"] == index]
+        assert len(bullets) == len(sentences) >= 2
+        assert [" ".join(b) for b in _bullets(block)] == sentences
+    assert "Kind: gpt2 and llama: decoder" in " ".join(out.split())
+    code, out, _ = cli(*options, "--quiet", "--no-why")
+    assert code == 0 and "Why they differ" not in out and "• " not in out and "bits per byte" in out
+    code, out, _ = cli(*options, "--quiet", "--format", "csv")
+    assert code == 0 and "Why" not in out and "Kind:" not in out
+
+
+def _bullets(lines: list[str]) -> list[list[str]]:
+    """The wrapped lines of each bullet, without the bullet and the indent."""
+    found: list[list[str]] = []
+    for line in lines:
+        if line.startswith("• "):
+            found.append([])
+        found[-1].append(line[2:])
+    return found
+
+
 def test_progress_goes_to_standard_error_and_quiet_prints_none(tiny_folders, tmp_path):
     command = [sys.executable, "-m", "playground", "--models", tiny_folders["gpt2"], tiny_folders["llama"]]
     command += ["--prompt", "Hello", "--max-new-tokens", "2"]

@@ -17,7 +17,7 @@ import torch
 
 from playground import api, export, report
 from playground.cli import main
-from playground.compare import Request, compare
+from playground.compare import Column, Request, compare
 from playground.generation import GenerationSettings
 from playground.share import Settings
 
@@ -139,6 +139,54 @@ def test_the_csv_has_one_row_per_model_and_units_said_once(mixed):
     rows = report.to_csv(first).splitlines()
     assert len(rows) == 1 + len(first) and rows[0].startswith("model,")
     assert "bits per byte (bits)" not in rows[0] and "time to first token (s)" in rows[0]
+
+
+def test_every_export_says_why_the_models_differ(cli_run, tiny_folders):
+    models = [tiny_folders["gpt2"], tiny_folders["llama"]]
+    options = ["--models", *models, "--prompt", "A cat sat on the mat.", "--prompt", "Hello", "--max-new-tokens", "3"]
+    code, printed = cli_run(*options, "--format", "json", "--quiet")
+    data = valid(json.loads(printed))
+    assert code == 0 and data["schema_version"] == "1.1"
+    assert {c["prompt_index"] for c in data["why"]} == {0, 1}
+    tokens = next(c for c in data["why"] if c["prompt_index"] == 0 and c["cause"] == "tokens")
+    counted = {"gpt2": data["results"][0]["text_tokens"], "llama": data["results"][1]["text_tokens"]}
+    assert tokens["numbers"]["tokens"] == counted and counted["gpt2"] != counted["llama"]
+    assert f"gpt2 {counted['gpt2']}, llama {counted['llama']}" in tokens["sentence"]
+    code, printed = cli_run(*options, "--format", "jsonl", "--quiet")
+    lines = [json.loads(line) for line in printed.splitlines()]
+    for line, neighbour in zip(lines[::2], lines[1::2], strict=True):  # two models: two lines per prompt
+        assert not list(LINE.iter_errors(line)) and not list(LINE.iter_errors(neighbour))
+        assert line["why"] == neighbour["why"] and {c["prompt_index"] for c in line["why"]} == {line["prompt_index"]}
+        # another run: the same causes (its timings differ)
+        same_prompt = [c for c in data["why"] if c["prompt_index"] == line["prompt_index"]]
+        assert [c["cause"] for c in line["why"]] == [c["cause"] for c in same_prompt]
+    assert lines[0]["why"][0] == tokens, "a tokenizer's counts do not change from run to run"
+
+
+def test_the_reports_why_reads_the_request_and_each_columns_decoding(tiny_folders, cache):
+    gpt2 = tiny_folders["gpt2"]
+    columns = [Column(gpt2, do_sample=False), Column(gpt2, do_sample=True)]
+    request = Request("The quick brown fox", generation=GenerationSettings(max_new_tokens=6, temperature=1.5, seed=3))
+    results = compare(columns, request, cache)
+    data = valid(json.loads(report.to_json(results, request=request, columns=columns)))
+    decoding = next(c for c in data["why"] if c["cause"] == "decoding")
+    assert decoding["numbers"]["sampled"] == {"gpt2 (greedy)": False, "gpt2 (sampled)": True}
+    assert decoding["numbers"]["seed"] == 3 and "temperature 1.5" in decoding["sentence"]
+    assert "tokens" not in {c["cause"] for c in data["why"]}, "one tokenizer: no token cause"
+    # the page's form alone: no decoding settings, so no decoding cause, and still a valid document
+    form = valid(json.loads(report.to_json(results, {"prompt": request.text, "models": [gpt2, gpt2]})))
+    assert "decoding" not in {c["cause"] for c in form["why"]}
+
+
+def test_the_schema_requires_why_from_version_1_1_on(mixed):
+    request, first, _ = mixed
+    data = json.loads(report.to_json(first, request=request))
+    assert data["why"] and all(c["prompt_index"] == 0 for c in data["why"])
+    without = {k: v for k, v in data.items() if k != "why"}
+    assert any("'why' is a required property" in e.message for e in VALIDATOR.iter_errors(without))
+    valid({**without, "schema_version": "1.0"})  # a file written before why still validates
+    unknown = {**data, "why": [{**data["why"][0], "cause": "mood"}]}
+    assert list(VALIDATOR.iter_errors(unknown)), "a cause the documentation does not name"
 
 
 def test_the_documentation_describes_every_field():

@@ -124,6 +124,21 @@ def test_results_export_as_the_versioned_json(models, cache):
     assert data["settings"]["max_new_tokens"] == 2 and data["request"] == {"max_new_tokens": 2}
 
 
+def test_why_lists_each_prompts_causes_as_the_export_does(models, cache):
+    runs = playground.compare_many(models, ["A cat sat on the mat.", "Hello"], max_new_tokens=3, cache=cache)
+    why = runs.why()
+    assert len(why) == 2 and all(why)
+    tokens = next(c for c in why[0] if c.cause == "tokens")
+    assert tokens.numbers["tokens"] == {
+        "gpt2": runs.runs[0].results[0].text_tokens,
+        "llama": runs.runs[0].results[1].text_tokens,
+    }
+    exported = json.loads(runs.to_json())["why"]
+    assert [(c["prompt_index"], c["cause"], c["sentence"]) for c in exported] == [
+        (index, c.cause, c.sentence) for index, causes in enumerate(why) for c in causes
+    ]
+
+
 def test_the_version_comes_from_the_package():
     assert playground.__version__ and playground.__version__ != "0+unknown"
     assert playground.__version__[0].isdigit()
