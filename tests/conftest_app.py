@@ -224,7 +224,6 @@ def run_args(models: list[str], prompt: str, preset: str = "tiny-pair", **overri
         "top_p": 0.95,
         "seed": 0,
         "chat_template": "Auto",
-        "projector": False,
         "task": "",
         "source_lang": "",
         "target_lang": "",
