@@ -35,7 +35,10 @@ API_OUTPUTS = tuple(name for name in RUN_OUTPUTS if name != "switch")
 """/run's outputs as an API client receives them (a button's update is the page's only)."""
 STATUS, FACTS, GUIDE, METRICS, MISSING, CHARTS, SIZE, TOKENIZERS, SURPRISE, JSON_FILE, CSV_FILE, LINK = (
     API_OUTPUTS.index(name)
-    for name in ("status", "facts", "guide", "metrics", "missing", "charts", "size", "tokens", "surprise", "json", "csv", "share")
+    for name in (
+        "status", "facts", "guide", "metrics", "missing", "charts", "size", "tokens", "surprise", "json", "csv",
+        "share",
+    )
 )  # fmt: skip
 PROMPT = "The capital of France is"
 MAX_PROMPT_CHARS = Limits().max_prompt_chars

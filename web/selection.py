@@ -44,8 +44,8 @@ class Selection:
     def select_preset(self, preset: str) -> list:
         """A preset fills the model slots, the first lecture prompt, its target, examples, task and
         notes, opens the results tab that makes its point, and clears the results of another."""
-        chosen = self.preset(preset) if isinstance(preset, str) else None
-        chosen = chosen or self.presets[self.default_preset]
+        name = self.parse({"preset": preset}, ("preset",)).preset
+        chosen = self.preset(name) or self.presets[self.default_preset]
         slots = render.preset_slots(chosen)
         values = (
             cleared(slots)
@@ -78,7 +78,8 @@ class Selection:
 
     def switch(self, preset: str) -> list:
         """The offline stand-in of a preset, selected (the button under a run that needed the Hub)."""
-        name = offline.stand_in(self.preset(preset), self.presets, self.default_preset)
+        current = self.parse({"preset": preset}, ("preset",)).preset
+        name = offline.stand_in(self.preset(current), self.presets, self.default_preset)
         return [name, *self.select_preset(name)]
 
     def restore(self, request: gr.Request) -> list:
