@@ -26,6 +26,7 @@ from playground.limits import Limits
 from tests.conftest_app import build_tiny_models, launch_page, tiny_presets, wait_until_idle
 from tests.conftest_app import run_args as page_run_args
 from web import share
+from web.render import columns
 from web.render import facts as facts_view
 from web.render.metrics import METRICS as METRIC_ROWS
 from web.results import RUN_OUTPUTS
@@ -155,8 +156,7 @@ def test_finished_run_fills_metrics_charts_tokens_and_facts(client, tiny):
     assert all(float(row["time to first token (ms)"].replace(",", "")) > 0 for row in rows)
     # the decode path the lecture on deployment speed needs: the precision and the method, per model
     assert all(" · " in row["decoded with (precision · method)"] for row in rows), rows
-    assert value(final[COLUMNS][2]) == "", "the unused third column should be empty and hidden"
-    assert final[COLUMNS][2]["visible"] is False
+    assert value(final[COLUMNS][2]) == columns.UNUSED, "the unused third column should be empty (and hidden)"
     assert "Finished in" in value(final[STATUS]) and f"for the prompt “{PROMPT}”" in value(final[STATUS])
     assert value(final[CHARTS]).count('class="pg-chart"') == 5
     tokens, surprise = value(final[TOKENIZERS]), value(final[SURPRISE])

@@ -111,9 +111,8 @@ def _results(page: Page, preset: Preset, limits: Limits) -> None:
         with gr.Column(scale=4, min_width=640), gr.Tabs(selected=teaching.preset_view(preset)) as page["tabs"]:
             with gr.Tab("Outputs", id="outputs", elem_id="pg-tab-outputs"), gr.Row(equal_height=False):
                 for i, slot in enumerate(columns.preset_slots(preset)):
-                    page[f"column_{i + 1}"] = gr.HTML(
-                        columns.idle_column(i, slot), elem_id=f"pg-col-{i + 1}", min_width=280, visible=bool(slot)
-                    )
+                    shown = columns.idle_column(i, slot) if slot else columns.UNUSED
+                    page[f"column_{i + 1}"] = gr.HTML(shown, elem_id=f"pg-col-{i + 1}", min_width=280)
             with gr.Tab("Size & metrics", id="size", elem_id="pg-tab-size"):
                 page["metrics"] = gr.HTML(metrics.metrics_table([]), elem_id="pg-metrics")
                 page["missing"] = gr.HTML(elem_id="pg-missing")

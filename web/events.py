@@ -55,14 +55,13 @@ def wire(demo: gr.Blocks, page: dict, handlers: Handlers) -> None:
         trigger_mode="once",
         **models,
     )
-    # A new preset or an edited prompt ends a run in flight, so that its results never land in
-    # the views of another preset or prompt.
+    # A new preset or an edited prompt ends a run in flight (Handlers.supersede), so that its
+    # results never land in the views of another preset or prompt.
     page["preset"].input(
         handlers.select_preset,
         inputs_kwargs=named(("preset",)),
         outputs=listed(PRESET_OUTPUTS + RUN_OUTPUTS),
         api_name="select_preset",
-        cancels=[run],
         preprocess=False,
     )
     for name, trigger in (("prompt_edited", page["prompt"].input), ("example_picked", page["examples"].dataset.click)):
@@ -71,8 +70,7 @@ def wire(demo: gr.Blocks, page: dict, handlers: Handlers) -> None:
             None,
             listed(RUN_OUTPUTS),
             api_name=name,
-            cancels=[run],
-            queue=False,
+            concurrency_limit=None,  # queued, so that its update follows the run's last one on the wire
             api_visibility="undocumented",
             trigger_mode="always_last",
         )

@@ -38,6 +38,8 @@ from web.teaching import Teaching
 
 STREAM_INTERVAL_S = 0.1
 """Least time between two page updates while tokens stream; a status change is always shown at once."""
+SUPERSEDE_WAIT_S = 5.0
+"""Longest wait for a superseded run's last update to reach the page (it ends at its next update)."""
 
 
 class Handlers(Selection, Teaching):
@@ -165,16 +167,15 @@ class Handlers(Selection, Teaching):
             yield ordered({"status": status.hub_needed(hub.message, req.text), "switch": switch}, RUN_OUTPUTS)
             return
         session = request.session_hash if request and request.session_hash else ""
+        self.supersede(session)
         comparison = self.comparison(settings, chosen, req)
-        if (earlier := self._runs.get(session)) is not None:
-            earlier.close()
         self._runs[session] = comparison
         view, link = RunView(req, len(chosen)), share_url(settings, request)
         last_yield, last_statuses = 0.0, None
         try:
             for snap in comparison.snapshots():
                 if comparison.superseded:
-                    return
+                    break
                 statuses = [r.status for r in snap.results]
                 now = time.monotonic()
                 if not snap.final and statuses == last_statuses and now - last_yield < STREAM_INTERVAL_S:
@@ -185,10 +186,14 @@ class Handlers(Selection, Teaching):
                 yield ordered(view.outputs(snap, seconds, link, final), RUN_OUTPUTS)
                 if snap.error:
                     raise error(snap.error)
+            if comparison.superseded and comparison.replacement is not None:
+                # The run's last word is what replaced it, so no earlier update can land after it.
+                yield ordered(comparison.replacement, RUN_OUTPUTS)
         finally:
             comparison.close()
             if self._runs.get(session) is comparison:
                 del self._runs[session]
+            comparison.shown.set()
 
     def comparison(self, settings: Settings, chosen: list[Column], req: Request) -> Comparison:
         return Comparison(
@@ -219,6 +224,9 @@ class Handlers(Selection, Teaching):
                 results = snap.results
                 if snap.error:
                     raise error(snap.error)
+            if comparison.superseded and comparison.replacement is not None:
+                # The run's last word is what replaced it, so no earlier update can land after it.
+                yield ordered(comparison.replacement, RUN_OUTPUTS)
         finally:
             comparison.close()
         return json.loads(report.to_json(results, settings.as_dict()))
@@ -228,15 +236,26 @@ class Handlers(Selection, Teaching):
         if request and request.session_hash in self._runs:
             self._runs[request.session_hash].stop()
 
+    def supersede(self, session: str, replacement: dict | None = None) -> Comparison | None:
+        """End this visitor's run in flight, if any, with ``replacement`` (outputs by name) as its
+        last update, and wait until the page has had it: what the caller shows next is then not
+        overwritten by the old run."""
+        comparison = self._runs.pop(session, None)
+        if comparison is not None:
+            comparison.close(replacement)
+            comparison.shown.wait(timeout=SUPERSEDE_WAIT_S)
+        return comparison
+
     def edited(self, request: gr.Request) -> list:
         """The prompt changed during a run: the run stops and its views are cleared, so that no
         result of the old prompt lands in them. Without a run in flight nothing changes (the
         results keep the prompt they are for in their status line)."""
-        comparison = self._runs.pop(request.session_hash, None) if request else None
-        if comparison is None:
+        running = self._runs.get(request.session_hash) if request else None
+        if running is None:
             return ordered({}, RUN_OUTPUTS)
-        comparison.close()
-        return ordered(cleared(comparison.references + [""] * 3), RUN_OUTPUTS)
+        views = cleared(running.references + [""] * 3)
+        self.supersede(request.session_hash, views)
+        return ordered(views, RUN_OUTPUTS)
 
     def final_outputs(self, settings: Settings, req: Request, results: list[Result], comparison: Comparison) -> dict:
         """The views drawn once the engine is done, under the request's deadline, and the exports."""

@@ -35,7 +35,7 @@ def cleared(slots: list[str]) -> dict:
     """Every results view emptied (a new preset, or an edited prompt during a run)."""
     shown = [bool(s) for s in slots]
     return {
-        **{name: gr.HTML(columns.idle_column(i, slots[i]), visible=shown[i]) for i, name in enumerate(COLUMNS)},
+        **{name: columns.idle_column(i, slots[i]) if shown[i] else columns.UNUSED for i, name in enumerate(COLUMNS)},
         "status": status.idle(),
         "facts": facts.facts_table([], [], []),
         "guide": "",
@@ -65,11 +65,9 @@ class RunView:
         results, req = snap.results, self.request
         kinds_differ = len({r.facts.kind for r in results if r.facts}) > 1
         shown = {
-            name: gr.HTML(
-                columns.column(i, results[i], snap.progress[i], req.text, req.target or "", kinds_differ), visible=True
-            )
+            name: columns.column(i, results[i], snap.progress[i], req.text, req.target or "", kinds_differ)
             if i < self.count
-            else gr.HTML("", visible=False)
+            else columns.UNUSED
             for i, name in enumerate(COLUMNS)
         }
         if any(r.facts for r in results):

@@ -64,8 +64,10 @@ class Comparison:
     cancelled: threading.Event = field(default_factory=threading.Event)  # the engine's: stop every column
     stopped: threading.Event = field(default_factory=threading.Event)  # the visitor pressed Stop
     closed: threading.Event = field(default_factory=threading.Event)  # nobody shows this run any more
+    shown: threading.Event = field(default_factory=threading.Event)  # the page will get no more of it
     started: float = field(default_factory=time.monotonic)
     leases: dict = field(default_factory=dict)
+    replacement: dict | None = None  # what the page shows instead of a superseded run
 
     @property
     def superseded(self) -> bool:
@@ -76,8 +78,11 @@ class Comparison:
         self.stopped.set()
         self.cancelled.set()
 
-    def close(self) -> None:
-        """Nobody shows this run any more: stop the engine and every view still to draw."""
+    def close(self, replacement: dict | None = None) -> None:
+        """Nobody shows this run any more: stop the engine and every view still to draw. The page
+        shows ``replacement`` (outputs by name) instead, if given."""
+        if replacement is not None:
+            self.replacement = replacement
         self.closed.set()
         self.cancelled.set()
 
@@ -97,7 +102,7 @@ class Comparison:
         fraction = 0.0
         yield Snapshot(list(results), list(progress))
         stop_seen: float | None = None
-        while True:
+        while not self.closed.is_set():
             try:
                 kind, payload = events.get(timeout=0.2)
             except queue.Empty:

@@ -41,9 +41,10 @@ def greedy_first(preset: Preset) -> bool:
 class Selection:
     """Preset, share-link and text-box handlers; mixed into ``Handlers``, whose presets, cache and parsing they use."""
 
-    def select_preset(self, preset: str) -> list:
+    def select_preset(self, preset: str, request: gr.Request) -> list:
         """A preset fills the model slots, the first lecture prompt, its target, examples, task and
-        notes, opens the results tab that makes its point, and clears the results of another."""
+        notes, opens the results tab that makes its point, and clears the results of another (a
+        run in flight ends first)."""
         name = self.parse({"preset": preset}, ("preset",)).preset
         chosen = self.preset(name) or self.presets[self.default_preset]
         slots = render.preset_slots(chosen)
@@ -61,6 +62,8 @@ class Selection:
         values |= self.boxes(slots, chosen.task, chosen, chosen.target)
         values["target"] = gr.Textbox(value=chosen.target, **values["target"])
         values["prompt"] = gr.Textbox(value=chosen.prompts[0], **values["prompt"])
+        if request is not None and request.session_hash:  # a run in flight ends with these views
+            self.supersede(request.session_hash, {name: values[name] for name in RUN_OUTPUTS})
         return ordered(values, PRESET_OUTPUTS + RUN_OUTPUTS)
 
     def preset_values(self, preset: Preset) -> dict:
@@ -76,11 +79,11 @@ class Selection:
             "tabs": gr.Tabs(selected=teaching.preset_view(preset)),
         }
 
-    def switch(self, preset: str) -> list:
+    def switch(self, preset: str, request: gr.Request) -> list:
         """The offline stand-in of a preset, selected (the button under a run that needed the Hub)."""
         current = self.parse({"preset": preset}, ("preset",)).preset
         name = offline.stand_in(self.preset(current), self.presets, self.default_preset)
-        return [name, *self.select_preset(name)]
+        return [name, *self.select_preset(name, request)]
 
     def restore(self, request: gr.Request) -> list:
         """Page load: the settings of a share link. Without one the page keeps what it shows (the

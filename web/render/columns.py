@@ -152,6 +152,11 @@ def input_guide(
 # --- one column per model ------------------------------------------------------------------
 
 
+UNUSED = '<div class="pg-col-unused"></div>'
+"""An empty slot's column: the style sheet hides its block. (Its content says so, not a visibility
+flag: a run's updates then never race another event's over the component's visibility.)"""
+
+
 def idle_column(index: int, label: str = "") -> str:
     title = esc(short_label(label)) if label else f"Model {index + 1}"
     return (

@@ -38,8 +38,10 @@
       results.parentElement.insertBefore(note, results);
     }
     if (note) {
-      note.hidden = !stale;
-      note.textContent = stale ? `These results are for an earlier prompt: “${status.dataset.prompt}”. Press Run for the new one.` : '';
+      // Only real changes: the observer below sees every change of the page, this one included.
+      const text = stale ? `These results are for an earlier prompt: “${status.dataset.prompt}”. Press Run for the new one.` : '';
+      if (note.hidden !== !stale) note.hidden = !stale;
+      if (note.textContent !== text) note.textContent = text;
     }
   };
   const follow = () => {
@@ -48,7 +50,10 @@
     const phase = status.dataset.phase;
     if (phase === 'loading' || phase === 'idle') scrolledFor = null;
     const arrived = ['running', 'finished', 'stopped', 'failed'].includes(phase);
-    if (arrived && scrolledFor === null) {
+    // Not while the visitor is using another control (a preset picker open mid-run would jump away).
+    const focus = document.activeElement;
+    const free = !focus || focus === document.body || focus.closest('#pg-run, #pg-results');
+    if (arrived && scrolledFor === null && free) {
       scrolledFor = status.dataset.prompt;
       const results = document.getElementById('pg-results');
       if (results) results.scrollIntoView({ behavior: 'instant', block: 'start' });
