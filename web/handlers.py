@@ -224,9 +224,6 @@ class Handlers(Selection, Teaching):
                 results = snap.results
                 if snap.error:
                     raise error(snap.error)
-            if comparison.superseded and comparison.replacement is not None:
-                # The run's last word is what replaced it, so no earlier update can land after it.
-                yield ordered(comparison.replacement, RUN_OUTPUTS)
         finally:
             comparison.close()
         return json.loads(report.to_json(results, settings.as_dict()))
