@@ -518,3 +518,18 @@ def test_the_views_drawn_after_the_comparison_stop_at_the_request_deadline():
     assert set(views) == {"size", "tokens", "surprise"}
     assert all("Stopped at the request time limit of 180 s" in view for view in views.values()), views
     assert cut == [], "no tokenizer ran past the deadline"
+
+
+def test_the_status_line_shows_the_load_progress_and_a_neutral_stop():
+    from playground.compare import Result
+    from web.render import status as line
+
+    loading = line.run_status([Result("a", "loading"), Result("b", "running")], 12.0, "Hi", load_fraction=0.4)
+    assert 'data-phase="loading"' in loading and '<progress class="pg-load" max="1" value="0.400"' in loading
+    assert "Loading models… 40%" in loading
+    stopped = [Result("a", "stopped", output="so far", error="Stopped"), Result("b", "done")]
+    shown = line.run_status(stopped, 3.2, "Hi", final=True, stopped=True)
+    assert 'data-phase="stopped"' in shown and "Stopped after 3.2 s · 1 of 2 columns keep their text" in shown
+    assert "failed" not in shown and "<progress" not in shown
+    crafted = line.run_status([Result("a", "done")], 1.0, '"><img src=x>', final=True)
+    assert "<img" not in crafted and 'data-prompt="&quot;&gt;&lt;img src=x&gt;"' in crafted

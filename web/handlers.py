@@ -43,6 +43,9 @@ SUPERSEDE_WAIT_S = 5.0
 
 
 class Handlers(Selection, Teaching):
+    """Every handler of one page: presets and links (``Selection``), the teaching views' controls
+    (``Teaching``), and here the runs: Run, /compare, Load models, Stop, an edited prompt."""
+
     def __init__(self, presets: dict[str, Preset], cache: ModelCache | None = None, export_dir: Path | None = None):
         self.presets = presets
         self.default_preset = DEFAULT_PRESET if DEFAULT_PRESET in presets else next(iter(presets))
