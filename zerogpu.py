@@ -1,10 +1,11 @@
 """Hugging Face ZeroGPU: a GPU is attached to the Space only while a function marked
 ``@spaces.GPU`` runs, for at most the duration it declares.
 
-The page marks one function: the generation and scoring of a whole comparison, all 2-3 models
-together (``app.Playground``'s GPU part). Models are loaded outside it, in the main process, onto
-``cuda``: on ZeroGPU the ``spaces`` package makes that device exist there and moves the weights
-to the real GPU when the marked function starts, which is how ZeroGPU wants models placed.
+The page marks two functions (``web/gpu.py``): the generation and scoring of a whole comparison,
+all 2-3 models together, and the next-token view's forward passes. Models are loaded outside
+them, in the main process, onto ``cuda``: on ZeroGPU the ``spaces`` package makes that device
+exist there and moves the weights to the real GPU when a marked function starts, which is how
+ZeroGPU wants models placed.
 
 Everywhere else — no ``spaces`` package, or ``SPACES_ZERO_GPU`` unset (a CPU or plain-GPU Space,
 a laptop) — ``gpu`` returns the function unchanged and the same code runs on whatever device the

@@ -41,7 +41,8 @@ PROMPTS = ("The capital of France is", "A cat sat on the mat.", "Explain in two 
 RUN_EVERY = 3
 """Every third request of a client goes through the streamed /run endpoint, the others through /compare."""
 STATUS_OUTPUT = 3
-"""Position of the run status ("Finished in … s") among /run's outputs (after the three model columns)."""
+"""Position of the run status ("Finished in … s") among /run's outputs (after the three model columns:
+``web.results.RUN_OUTPUTS``)."""
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,6 @@ def request_args(endpoint: str, models: list[str], prompt: str, max_new_tokens: 
         "top_p": 0.95,
         "seed": 0,
         "chat_template": "Auto",
-        "projector": False,
     }
 
 
@@ -107,7 +107,8 @@ def answer_problem(endpoint: str, answer) -> str:
         return "; ".join(failed)
     status = answer[STATUS_OUTPUT]
     status = status.get("value", status) if isinstance(status, dict) else status
-    return "" if str(status).startswith("Finished") and "failed" not in str(status) else str(status)
+    # The status line is HTML: "Finished in … s", with "· N of M failed" when a column failed.
+    return "" if "Finished in" in str(status) and "failed" not in str(status) else str(status)
 
 
 def send(client, client_id: int, endpoint: str, args: dict, deadline: float) -> Outcome:

@@ -181,13 +181,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch_page(tmp: Path, paths: dict[str, str]):
-    """Serve the page on the tiny presets; returns (demo, url). The conversion cache is ``tmp``."""
+def launch_page(tmp: Path, paths: dict[str, str], extra: dict[str, Preset] | None = None):
+    """Serve the page on the tiny presets (and ``extra`` ones); returns (demo, url). The conversion
+    cache is ``tmp``."""
     os.environ["PLAYGROUND_CACHE"] = str(tmp / "cache")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     import app
 
-    demo = app.build_demo(presets=tiny_presets(paths), export_dir=tmp / "exports")
+    demo = app.build_demo(presets=tiny_presets(paths) | (extra or {}), export_dir=tmp / "exports")
     _, url, _ = demo.launch(
         server_name="127.0.0.1",
         server_port=free_port(),
@@ -224,7 +225,6 @@ def run_args(models: list[str], prompt: str, preset: str = "tiny-pair", **overri
         "top_p": 0.95,
         "seed": 0,
         "chat_template": "Auto",
-        "projector": False,
         "task": "",
         "source_lang": "",
         "target_lang": "",

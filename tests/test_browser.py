@@ -1,7 +1,9 @@
 """The page in a real headless Chromium: what a lecturer clicks, and what the room sees.
 
-Screenshots of a finished comparison, of projector mode and of each teaching point
-(point-<n>-<name>.png) are written to test-artifacts/.
+Positions and sizes are read with Playwright's ``bounding_box()`` at 1280x720 in projector mode
+(a classroom projector) and at 1440x900 (a laptop). Screenshots of a finished comparison, of the
+first screen and of each teaching point (point-<n>-<name>.png, 1280x720, projector mode) are
+written to test-artifacts/, with the figures the first-screen test measured (first-screen.json).
 """
 
 from __future__ import annotations
@@ -11,21 +13,27 @@ import re
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from playground.presets import load_presets
 from tests.conftest_app import BROWSER_ARGS, build_tiny_models, launch_page, wait_until_idle
+from web.render.metrics import METRICS
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = {"width": 1280, "height": 720}
+LAPTOP = {"width": 1440, "height": 900}
 FINISHED = re.compile(r"Finished in")
+HUB_PRESET = "model-types"
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory):
+    """The page on the tiny presets and one Hub preset (the tests run with the Hub offline)."""
     tmp = tmp_path_factory.mktemp("browser")
     paths = build_tiny_models(tmp / "models")
-    demo, url = launch_page(tmp, paths)
+    demo, url = launch_page(tmp, paths, extra={HUB_PRESET: load_presets()[HUB_PRESET]})
     yield url, paths, tmp / "exports"
     wait_until_idle()
     demo.close()
@@ -66,9 +74,29 @@ def choose_preset(page: Page, title: str) -> None:
 
 def run_and_wait(page: Page, timeout: float = 60_000) -> None:
     status = page.locator("#pg-run-status")
-    status.evaluate("e => e.querySelectorAll('p').forEach(p => p.remove())")  # an earlier run's "Finished"
+    status.evaluate("e => e.querySelectorAll('.pg-status').forEach(s => s.remove())")  # an earlier run's line
     page.locator("#pg-run").click()
     expect(status).to_contain_text(FINISHED, timeout=timeout)
+
+
+def box(page: Page, selector: str) -> dict | None:
+    """The element's box in the viewport (x, y, width, height in CSS pixels), None if not shown."""
+    element = page.locator(selector).first
+    return element.bounding_box() if element.count() and element.is_visible() else None
+
+
+def on_first_screen(found: dict | None, viewport: dict) -> bool:
+    return found is not None and found["y"] >= 0 and found["y"] + found["height"] <= viewport["height"]
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical violations on the page as it is now: rule, and where."""
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:5]} {v['nodes'][0].get('failureSummary', '')}"
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def open_tab(page: Page, name: str) -> None:
@@ -80,9 +108,22 @@ def badges(page: Page) -> list[str]:
     return page.locator(".pg-col .pg-badge").evaluate_all("els => els.map(e => e.dataset.status)")
 
 
+def open_settings(page: Page) -> None:
+    """Open the settings accordion (a second click would close it)."""
+    if not page.locator("#pg-max-tokens").is_visible():
+        page.locator("#pg-settings").get_by_text("Generation settings").click()
+    expect(page.locator("#pg-max-tokens")).to_be_visible()
+
+
+def settle(page: Page) -> None:
+    """Wait until no event is pending: Gradio fades the outputs of a running event."""
+    page.wait_for_function("() => !document.querySelector('.pending, .generating')", timeout=20_000)
+
+
 def set_max_tokens(page: Page, tokens: int) -> None:
-    page.locator("#pg-settings").get_by_text("Generation settings").click()
+    open_settings(page)
     number = page.locator("#pg-max-tokens input[type=number]")
+    expect(number).to_have_value("48")  # mounted: typing before the first render can be overwritten
     number.fill(str(tokens))
     number.press("Enter")
 
@@ -106,10 +147,12 @@ def test_a_comparison_from_preset_to_metrics(page: Page, served):
     expect(page.locator("#pg-col-3")).to_contain_text("tiny-llama-chat (plain prompt)")
     open_tab(page, "Size & metrics")
     rows = page.locator("#pg-metrics tbody tr")
-    expect(rows).to_have_count(3)
-    for row in range(3):
-        expect(rows.nth(row)).to_contain_text("done")
-        expect(rows.nth(row)).to_contain_text(re.compile(r"\d+\.\d+"))
+    expect(rows).to_have_count(len(METRICS))
+    expect(page.locator("#pg-metrics thead th")).to_have_count(4)  # the metric, then one column per model
+    statuses = page.locator("#pg-metrics tbody tr", has_text="status").locator("td")
+    expect(statuses).to_have_text(["done", "done", "done"])
+    perplexity = page.locator("#pg-metrics tbody tr", has_text="perplexity").locator("td")
+    expect(perplexity).to_have_text([re.compile(r"^[\d,]+\.\d+$")] * 3)
     expect(page.locator("#pg-charts .pg-chart")).to_have_count(5)
     open_tab(page, "Surprise")
     first_token = page.locator("#pg-surprise .pg-cell").first
@@ -202,7 +245,7 @@ def test_a_share_link_reopens_the_same_settings(page: Page, browser: Browser, se
     other.context.close()
 
 
-def test_changing_preset_or_closing_the_tab_mid_run_leaves_the_page_usable(page: Page, browser: Browser, served):
+def test_a_new_preset_mid_run_stops_the_run_and_clears_its_views(page: Page, browser: Browser, served):
     url, paths, _ = served
     open_page(page, url)
     set_max_tokens(page, 512)
@@ -210,9 +253,15 @@ def test_changing_preset_or_closing_the_tab_mid_run_leaves_the_page_usable(page:
     expect(page.locator(".pg-col[data-status=running]").first).to_be_visible(timeout=20_000)
     choose_preset(page, "Tiny trio")  # while the two columns stream
     expect(model_box(page, 3)).to_have_value(paths["tiny-llama-chat"])
-    expect(page.locator("#pg-run-status")).to_contain_text(FINISHED, timeout=60_000)
-    assert badges(page)[:2] == ["done", "done"]
+    expect(page.locator("#pg-run-status .pg-status")).to_have_attribute("data-phase", "idle")
+    wait_until_idle(timeout=15)  # the engine stopped instead of writing 512 tokens
+    page.wait_for_timeout(1000)  # nothing of the old run lands afterwards
+    assert badges(page) == ["idle", "idle", "idle"]
+    expect(page.locator("#pg-col-1 .pg-output")).to_have_count(0)
+    open_tab(page, "Tokenizers")
+    expect(page.locator("#pg-tokens")).to_contain_text("Run a comparison to fill this view")
 
+    open_tab(page, "Outputs")
     page.locator("#pg-run").click()
     expect(page.locator(".pg-col[data-status=running]").first).to_be_visible(timeout=20_000)
     page.context.close()  # the tab closes mid-run
@@ -224,9 +273,127 @@ def test_changing_preset_or_closing_the_tab_mid_run_leaves_the_page_usable(page:
     fresh.context.close()
 
 
+def test_results_say_which_prompt_they_are_for(page: Page, served):
+    url, _, _ = served
+    open_page(page, url)
+    run_and_wait(page)
+    expect(page.locator("#pg-run-status")).to_contain_text("for the prompt “The capital of France is”")
+    expect(page.locator("#pg-stale-note")).to_be_hidden()
+    prompt_box(page).fill("A cat sat on the mat.")
+    note = page.locator("#pg-stale-note")
+    expect(note).to_be_visible()
+    expect(note).to_contain_text("These results are for an earlier prompt: “The capital of France is”")
+    run_and_wait(page)
+    expect(note).to_be_hidden()
+
+
+def test_stop_keeps_the_text_so_far_and_looks_neutral(page: Page, served):
+    url, _, _ = served
+    open_page(page, url)
+    set_max_tokens(page, 512)
+    page.locator("#pg-run").click()
+    expect(page.locator("#pg-col-1 .pg-output")).not_to_be_empty(timeout=20_000)
+    page.locator("#pg-stop").click()
+    status = page.locator("#pg-run-status .pg-status")
+    expect(status).to_have_attribute("data-phase", "stopped", timeout=20_000)
+    expect(status).to_contain_text("Stopped after")
+    assert badges(page) == ["stopped", "stopped"]
+    expect(page.locator(".pg-col .pg-error")).to_have_count(0)
+    expect(page.locator("#pg-col-1 .pg-output")).not_to_be_empty()
+    red = page.locator(".pg-badge-stopped").first.evaluate("e => getComputedStyle(e).backgroundColor")
+    channels = [int(c) for c in re.findall(r"\d+", red)[:3]]
+    assert max(channels) - min(channels) < 40, f"a stopped badge should be neutral, not {red}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator("#pg-results").scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "stopped.png")
+
+
+def test_the_first_screen_of_a_projector_and_of_a_laptop(browser: Browser, served):
+    """At 1280x720 in projector mode and at 1440x900: the preset, the prompt and Run on the first
+    screen; no second box or task row for two decoders; after Run the results scrolled into view;
+    the metrics table within the page's width."""
+    url, _, _ = served
+    figures = {}
+    for name, viewport, query in (("projector 1280x720", VIEWPORT, "/?projector=1"), ("laptop 1440x900", LAPTOP, "/")):
+        page = browser.new_context(viewport=viewport).new_page()
+        open_page(page, url + query)
+        found = {part: box(page, f"#pg-{part}") for part in ("preset", "prompt", "run", "target", "task-row")}
+        for part in ("preset", "prompt", "run"):
+            assert on_first_screen(found[part], viewport), f"{name}: {part} at {found[part]}"
+        assert found["target"] is None and found["task-row"] is None, "two decoders need no second box or task"
+        if name.startswith("projector"):
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=ARTIFACTS / "first-screen.png")
+        run_and_wait(page)
+        page.wait_for_timeout(500)
+        results, column = box(page, "#pg-results"), box(page, "#pg-col-1")
+        # scrolled to the results: the first model's card whole on the screen, the inputs above it
+        assert on_first_screen(column, viewport), f"{name}: the first column at {column}"
+        assert page.evaluate("window.scrollY") > 0 or on_first_screen(results, viewport)
+        open_tab(page, "Size & metrics")
+        table = box(page, "#pg-metrics table")
+        widths = page.locator("#pg-metrics table").evaluate("t => [t.scrollWidth, t.parentElement.clientWidth]")
+        assert table["x"] >= 0 and table["x"] + table["width"] <= viewport["width"], f"{name}: table at {table}"
+        assert widths[0] <= widths[1], f"{name}: the metrics table scrolls ({widths})"
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        figures[name] = found | {"results after Run": results, "first column after Run": column, "metrics table": table}
+        page.context.close()
+    (ARTIFACTS / "first-screen.json").write_text(json.dumps(figures, indent=1))
+
+
+def test_the_second_box_and_the_task_row_come_with_the_models_that_use_them(page: Page, served):
+    url, _, _ = served
+    open_page(page, url)
+    expect(page.locator("#pg-target")).to_be_hidden()
+    choose_preset(page, "Tiny tasks")  # a classifier, an extractive QA reader and T5
+    expect(page.locator("#pg-task-row")).to_be_visible()
+    expect(page.locator("#pg-target")).to_be_visible()
+    choose_preset(page, "Tiny pair")
+    expect(page.locator("#pg-task-row")).to_be_hidden()
+    expect(page.locator("#pg-target")).to_be_hidden()
+
+
+def test_a_hub_preset_offline_names_its_stand_in_and_switches_in_one_click(page: Page, served):
+    url, paths, _ = served
+    open_page(page, url)
+    choose_preset(page, "Encoder vs decoder")
+    expect(page.locator("#pg-preset input")).to_have_value(re.compile("needs the Hub"))
+    expect(model_box(page, 1)).to_have_value("google-bert/bert-base-uncased")
+    page.locator("#pg-run").click()
+    status = page.locator("#pg-run-status .pg-status")
+    expect(status).to_have_attribute("data-phase", "offline", timeout=5_000)
+    expect(status).to_contain_text("cannot be reached")
+    switch = page.locator("#pg-switch")
+    expect(switch).to_be_visible()
+    expect(switch).to_contain_text("Tiny pair")  # no offline stand-in among these presets: the default
+    switch.click()
+    expect(model_box(page, 1)).to_have_value(paths["tiny-gpt2"])
+    expect(page.locator("#pg-preset input")).to_have_value(re.compile("^Tiny pair"))
+    expect(switch).to_be_hidden()
+    run_and_wait(page)
+
+
+@pytest.mark.parametrize(
+    ("mode", "viewport", "query"), [("laptop", LAPTOP, "/"), ("projector", VIEWPORT, "/?projector=1")]
+)
+def test_no_serious_accessibility_violations(browser: Browser, served, mode, viewport, query):
+    url, _, _ = served
+    page = browser.new_context(viewport=viewport).new_page()
+    open_page(page, url + query)
+    settle(page)
+    assert serious_violations(page) == [], f"{mode}, before a run"
+    run_and_wait(page)
+    open_settings(page)
+    for tab in ("Outputs", "Size & metrics", "Tokenizers"):
+        open_tab(page, tab)
+        settle(page)
+        assert serious_violations(page) == [], f"{mode}, {tab}"
+    page.context.close()
+
+
 def point(page: Page, number: int, name: str) -> None:
     """A screenshot of what the room sees for one teaching point: the results, scrolled to the top."""
-    page.locator("#pg-run-status").evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.locator("#pg-results").evaluate("e => e.scrollIntoView({block: 'start'})")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"point-{number}-{name}.png")
 
@@ -239,6 +406,10 @@ def test_a_lecture_through_every_teaching_view(page: Page, served):
     choose_preset(page, "Tiny lecture")
     expect(page.locator("#pg-notes")).to_contain_text("how each tokenizer cuts the names")
     expect(model_box(page, 3)).to_have_value(paths["tiny-bert-ner"])
+    # An emoji: the bytes of one character in several tokens. Few new tokens keep the second GPT-2
+    # within its 64-token window.
+    prompt_box(page).fill("Marie Curie was born in Warsaw 🙂")
+    set_max_tokens(page, 4)
     run_and_wait(page)
     ner = page.locator("#pg-col-3")
     expect(page.locator("#pg-col-1 .pg-sees")).to_contain_text("each token sees only the tokens before it")
@@ -285,6 +456,7 @@ def test_a_lecture_through_every_teaching_view(page: Page, served):
     expect(page.locator("#pg-next .pg-next-where")).to_contain_text("after position 11")
     expect(page.locator("#pg-next .pg-caret-text")).to_have_text(re.compile(r"^Marie Curie▍"))
 
+    open_settings(page)
     page.locator("#pg-load").click()  # the facts card opens with the training facts and the cost
     expect(page.get_by_role("tab", name="Facts & cost", exact=True)).to_have_attribute("aria-selected", "true")
     expect(page.locator("#pg-facts tbody tr").first).to_contain_text("decoder")
@@ -301,7 +473,11 @@ def test_a_lecture_through_every_teaching_view(page: Page, served):
     expect(page.get_by_role("tab", name="Outputs", exact=True)).to_have_attribute("aria-selected", "true")
     expect(model_box(page, 3)).to_have_value(paths["tiny-llama-chat"])
     run_and_wait(page)
-    expect(page.locator("#pg-col-2 details.pg-prompt[open] pre")).to_contain_text("<|user|>")
+    rendered = page.locator("#pg-col-2 details.pg-prompt[open] pre")
+    expect(rendered).to_contain_text("<|user|>")
+    expect(rendered).to_contain_text("<|assistant|>")  # the turn the instruct model answers in
+    heights = rendered.evaluate("e => [e.scrollHeight, e.clientHeight]")
+    assert heights[0] <= heights[1] + 1, f"the rendered prompt is cut off in projector mode ({heights})"
     expect(page.locator("#pg-col-3 details.pg-prompt:not([open])")).to_have_count(1)
     point(page, 4, "base-vs-instruct")
 

@@ -2,8 +2,7 @@
 columns, the size chart, tokens and surprise over the same characters, the next-token view,
 greedy next to sampled columns, and the training-cost estimate.
 
-Outputs of /run, in order: three columns, status, facts, input guide, metrics, notes on missing
-metrics, charts, size chart, tokenizer view, surprise view, JSON, CSV, share link.
+Outputs of /run are named in ``web.results.RUN_OUTPUTS``.
 """
 
 from __future__ import annotations
@@ -18,14 +17,20 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from playground import views, views_facts, views_metrics, views_tokens
 from playground.compare import Result
 from playground.compute import estimate
-from playground.views_common import SLOT_COLOURS
 from tests.conftest_app import build_tiny_models, launch_page, run_args, wait_until_idle
+from web.render import columns as views
+from web.render import facts as views_facts
+from web.render import size as views_size
+from web.render import tokens as views_tokens
+from web.render.common import SLOT_COLOURS
+from web.results import RUN_OUTPUTS
 
 COLUMNS = slice(0, 3)
-SIZE, TOKENIZERS, SURPRISE, JSON_FILE = 9, 10, 11, 12
+SIZE, TOKENIZERS, SURPRISE, JSON_FILE, GUIDE = (
+    RUN_OUTPUTS.index(n) for n in ("size", "tokens", "surprise", "json", "guide")
+)
 CONTEXT = "Marie Curie was born in Warsaw and later worked in Paris."
 QUESTION = "Where was Marie Curie born?"
 GREEDY_VS_SAMPLED = "Column 1 greedy, the others sampled"
@@ -100,8 +105,9 @@ def test_heads_and_generative_qa_show_their_task_next_to_the_text(client, tiny):
     assert model_input.startswith(f"question: {QUESTION} context: Marie") and model_input.endswith("</s>")
     assert ('class="pg-output"' in t5) != ("wrote no visible text" in t5), "an output, or why there is none"
 
-    prompt_box, second_box = client.predict(*models, "generative_qa", api_name="/label_boxes")
+    prompt_box, second_box = client.predict("tiny-tasks", *models, "generative_qa", "", api_name="/label_boxes")
     assert (prompt_box["label"], second_box["label"]) == ("Context", "Question")
+    assert second_box["visible"] is True, "a question-answering model needs the second box"
 
 
 def test_entities_are_marked_over_the_text_and_t5_gets_its_task_prefix(client, tiny):
@@ -122,9 +128,9 @@ def test_translation_languages_reach_the_model_input(client, tiny):
     assert text_of(re.search(r'<pre class="pg-model-input">(.*?)</pre>', t5).group(1)).startswith(
         "translate English to German: Marie"
     )
-    with pytest.raises(AppError, match="not in the list of choices"):
+    with pytest.raises(AppError, match="task must be one of '', 'summarization', 'translation', 'generative_qa'"):
         run(client, [tiny["tiny-gpt2"], tiny["tiny-t5"]], task="poetry")
-    with pytest.raises(AppError, match="task must be one of none, summarization"):
+    with pytest.raises(AppError, match="task must be one of '', 'summarization'"):
         client.predict(
             model_1=tiny["tiny-gpt2"], model_2=tiny["tiny-t5"], prompt=CONTEXT, task="poetry", api_name="/compare"
         )
@@ -218,7 +224,7 @@ def test_the_position_slider_spans_the_prompt(client):
 
 def test_greedy_next_to_sampled_columns_of_one_model(client, tiny):
     chat = tiny["tiny-llama-chat"]
-    assert client.predict("decoding", api_name="/select_preset")[12] == GREEDY_VS_SAMPLED
+    assert client.predict("decoding", api_name="/select_preset")[12] == GREEDY_VS_SAMPLED  # the Columns setting
     sampling = {"temperature": 1.0, "top_p": 1.0, "seed": 3, "max_new_tokens": 8}
     final = run(client, [chat, chat], "The capital of France is", column_decoding=GREEDY_VS_SAMPLED, **sampling)
     greedy, sampled = (value(c) for c in final[COLUMNS][:2])
@@ -229,7 +235,7 @@ def test_greedy_next_to_sampled_columns_of_one_model(client, tiny):
             model_1=chat,
             model_2=chat,
             prompt="The capital of France is",
-            sampling=sample,
+            decoding="Sampling" if sample else "Greedy",
             **sampling,
             api_name="/compare",
         )
@@ -254,9 +260,7 @@ def test_training_cost_from_published_or_typed_tokens(client, tiny):
     models = [tiny["tiny-gpt2"], tiny["tiny-gpt2-b"], tiny["tiny-bert-ner"]]
     cold = cost_rows(client.predict("tiny-lecture", *models, "", "A100", 8, 0.4, api_name="/estimate_cost"))
     if cold["parameters N"][0] == "load the model to count them":  # this module has not loaded it yet
-        client.predict(
-            "tiny-lecture", *models, "Hi", "", 4, "Greedy", 0.8, 0.95, 0, "Auto", False, api_name="/load_models"
-        )
+        client.predict("tiny-lecture", *models, api_name="/load_models")
     rows = cost_rows(client.predict("tiny-lecture", *models, "", "A100", 8, 0.4, api_name="/estimate_cost"))
     assert rows["training data"][0] == "About 2 billion tokens of made-up text."
     assert rows["training tokens D"] == [
@@ -278,7 +282,7 @@ def test_training_cost_from_published_or_typed_tokens(client, tiny):
         assert typed["wall clock"][i] == views_facts.duration(run_.days)
     with pytest.raises(AppError, match="Training tokens: write a positive number"):
         client.predict("tiny-lecture", *models, "lots", "A100", 8, 0.4, api_name="/estimate_cost")
-    with pytest.raises(AppError, match="less than minimum value 1"):
+    with pytest.raises(AppError, match="number of GPUs must be between 1 and"):
         client.predict("tiny-lecture", *models, "", "A100", 0, 0.4, api_name="/estimate_cost")
 
 
@@ -307,7 +311,7 @@ def test_typed_token_counts_and_axis_tops():
         None,
         1e6,
     ]
-    assert [views_metrics.nice_ceiling(v) for v in (0.7, 3.4, 21, 360, 5000)] == [1, 5, 25, 500, 5000]
+    assert [views_size.nice_ceiling(v) for v in (0.7, 3.4, 21, 360, 5000)] == [1, 5, 25, 500, 5000]
 
 
 def test_boxes_are_named_by_what_the_models_do_with_them():
@@ -329,6 +333,6 @@ def test_rows_keep_their_models_colours_when_a_model_failed():
 def test_the_input_guide_follows_each_columns_chat_template(client, tiny):
     chat = tiny["tiny-llama-chat"]
     final = run(client, [tiny["tiny-gpt2"], chat, chat], "Hello", preset="tiny-trio", max_new_tokens=2)
-    guide = final[5].splitlines()
+    guide = re.findall(r"<li>(.*?)</li>", final[GUIDE])
     assert "continues the prompt" in guide[0] and "wrapped in its chat template" in guide[1]
     assert "(plain prompt)" in guide[2] and "continues the prompt" in guide[2]

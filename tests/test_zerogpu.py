@@ -26,22 +26,27 @@ PROBE = textwrap.dedent(
     """
     import json, pathlib, sys
     {prelude}
+    import threading
     import app, zerogpu
     from playground.compare import Column, Request
     from playground.generation import GenerationSettings
+    from playground.presets import load_presets
     from tests import tiny_models
+    from web import gpu
+    from web.handlers import Handlers
 
     folder = sys.argv[1]
     path = tiny_models.build_gpt2(pathlib.Path(folder))
-    page = app.Playground(app.load_presets())
+    page = Handlers(load_presets())
     columns = [Column(str(path)), Column(str(path))]
     request = Request("The quick brown fox", generation=GenerationSettings(max_new_tokens=3))
-    states = list(app.comparison_states(page.key, columns, request, app.Lecture()))
+    states = list(gpu.comparison(page.key, columns, request, threading.Event()))
     print(json.dumps({{
         "spaces": "spaces" in sys.modules and sys.modules["spaces"] is not None,
-        "wrapped": app.comparison_states is not app._comparison_states,
+        "wrapped": gpu.comparison_states is not gpu._comparison_states,
         "statuses": [r.status for r in states[-1]],
         "new_tokens": [r.generation.new_tokens for r in states[-1]],
+        "calls": getattr(sys.modules.get("spaces"), "calls", []),
     }}))
     """
 )
@@ -75,6 +80,30 @@ def test_without_spaces_installed_the_page_runs(tmp_path):
     assert not found["spaces"] and not found["wrapped"]
     assert found["statuses"] == ["done", "done"]
     assert "'spaces' package is missing: running without ZeroGPU" in found["log"]
+
+
+# A stand-in for ``spaces`` on ZeroGPU hardware: it pickles each call's arguments, as ZeroGPU does
+# to hand them to its forked GPU worker, and records the function and the duration it asked for.
+STAND_IN = """
+import pickle, types
+fake = types.ModuleType("spaces")
+fake.calls = []
+def GPU(task, duration):
+    def wrapped(*args):
+        pickle.dumps(args)
+        fake.calls.append([task.__name__, duration(*args)])
+        return task(*args)
+    return wrapped
+fake.GPU = GPU
+sys.modules["spaces"] = fake
+"""
+
+
+def test_on_zerogpu_the_page_hands_its_gpu_call_keys_that_pickle(tmp_path):
+    found = probe(tmp_path, prelude=STAND_IN, SPACES_ZERO_GPU="true")
+    assert found["wrapped"] and found["statuses"] == ["done", "done"]
+    # one call for the whole comparison: 10 s setup + 2 models x 3 tokens x 0.05 s, raised to the floor
+    assert found["calls"] == [["_comparison_states", zerogpu.MIN_SECONDS]]
 
 
 def test_zerogpu_flag_with_a_package_that_cannot_patch_torch_falls_back(tmp_path):

@@ -11,7 +11,8 @@ from playground.entities import Entities
 from playground.extractive_qa import Answer
 from playground.heads import Classification
 from playground.text2text import Text2TextResult
-from playground.views_common import esc, percent
+from web.escape import esc
+from web.render.common import percent
 
 # Entity types keep one colour wherever they appear; unknown types take the next free one.
 ENTITY_COLOURS = {"PER": "#fde68a", "ORG": "#bfdbfe", "LOC": "#bbf7d0", "MISC": "#fbcfe8"}

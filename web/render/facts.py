@@ -15,7 +15,8 @@ from playground.compute import ACCELERATORS, estimate
 from playground.errors import PlaygroundError
 from playground.facts import ModelFacts
 from playground.kinds import Kind
-from playground.views_common import colour, esc, human_bytes, human_count, model_name, short_label
+from web.escape import esc
+from web.render.common import colour, human_bytes, human_count, model_name, short_label
 
 DEFAULT_ACCELERATOR = "A100"
 DEFAULT_GPUS = 32

@@ -1,14 +1,10 @@
-"""What the web page shows, as plain HTML, markdown and tables: no Gradio here.
+"""The page's own parts as HTML: the preset picker's entries and notes, the two text boxes' labels,
+what each loaded model does with them, and one card per model.
 
 Every function takes engine results (``compare.Result``, ``facts.ModelFacts``, presets) and
 returns a string, so the page can be checked in a test or a notebook without a browser. Text
-that comes from users or models is escaped before it reaches HTML. The models are a list: every
-view handles two or three of them the same way.
-
-This module holds the presets, the input boxes and one column per model; the other views live
-by area: ``views_metrics`` (table, charts, size), ``views_tokens`` (tokenizers, surprise),
-``views_teaching`` (model types, next token), ``views_facts`` (facts and cost), ``views_tasks``
-(the lecture-table tasks inside a column) and ``views_style`` (the style sheet).
+that comes from visitors or models goes through ``web.escape.esc``. The models are a list: every
+view handles two or three of them the same way. The other views live by area in ``web.render``.
 """
 
 from __future__ import annotations
@@ -21,9 +17,10 @@ from playground.facts import ModelFacts
 from playground.kinds import Kind
 from playground.presets import Preset
 from playground.text2text import Text2TextResult
-from playground.views_common import colour, esc, human_count, short_label
-from playground.views_tasks import task_view
-from playground.views_teaching import kind_note
+from web.escape import esc
+from web.render.common import colour, human_count, short_label
+from web.render.tasks import task_view
+from web.render.teaching import kind_note
 
 STATUS_TEXT = {
     "idle": "idle",
@@ -33,21 +30,16 @@ STATUS_TEXT = {
     "stopped": "stopped",
     "error": "error",
 }
-TASK_CHOICES = (
-    ("none — plain text", ""),
-    ("summarization", "summarization"),
-    ("translation", "translation"),
-    ("generative QA", "generative_qa"),
-)
-"""The encoder-decoder task selector: (label, value); decoders and encoders ignore it."""
-
-
 # --- presets -------------------------------------------------------------------------------
 
 
-def preset_choices(presets: dict[str, Preset]) -> list[tuple[str, str]]:
-    """Dropdown entries: (title — purpose, preset name)."""
-    return [(f"{p.title} — {p.purpose}", name) for name, p in presets.items()]
+def preset_choices(presets: dict[str, Preset], unavailable: set[str] = frozenset()) -> list[tuple[str, str]]:
+    """Dropdown entries: (title — purpose, preset name); a preset whose models need the unreachable
+    Hub says so in its entry."""
+    return [
+        (f"{p.title} — {p.purpose}" + (" [needs the Hub: not available here]" if name in unavailable else ""), name)
+        for name, p in presets.items()
+    ]
 
 
 def preset_slots(preset: Preset, slots: int = 3) -> list[str]:
@@ -55,19 +47,23 @@ def preset_slots(preset: Preset, slots: int = 3) -> list[str]:
     return ids + [""] * (slots - len(ids))
 
 
-def preset_markdown(preset: Preset) -> str:
+def preset_info(preset: Preset, hub_needed: bool = False) -> str:
     """The preset's purpose and its models, each with its chat-template choice and note."""
-    lines = [f"**{preset.purpose}**", ""]
-    for i, model in enumerate(preset.models, start=1):
-        line = f"{i}. `{model.id}`"
+    items = []
+    for model in preset.models:
+        line = f"<code>{esc(model.id)}</code>"
         if model.use_chat_template is not None:
             line += f" ({'with' if model.use_chat_template else 'without'} its chat template)"
         if model.note:
-            line += f" — {model.note}"
-        lines.append(line)
-    if not preset.offline and preset.offline_alternative:
-        lines += ["", f"*Needs the Hugging Face Hub. {preset.offline_alternative}*"]
-    return "\n".join(lines)
+            line += f" — {esc(model.note)}"
+        items.append(f"<li>{line}</li>")
+    offline = ""
+    if hub_needed:
+        unreachable = "Needs the Hugging Face Hub, which this server cannot reach."
+        offline = f'<p class="pg-warn">{unreachable} {esc(preset.offline_alternative)}</p>'
+    elif not preset.offline and preset.offline_alternative:
+        offline = f'<p class="pg-legend-line">Needs the Hugging Face Hub. {esc(preset.offline_alternative)}</p>'
+    return f'<div class="pg-preset-info"><b>{esc(preset.purpose)}</b><ol>{"".join(items)}</ol>{offline}</div>'
 
 
 # --- the two text boxes --------------------------------------------------------------------
@@ -122,7 +118,7 @@ def input_guide(
     task: str = "",
     templates: Sequence[bool | None] | None = None,
 ) -> str:
-    """Markdown: what each loaded model does with the two text boxes, by its kind.
+    """What each loaded model does with the two text boxes, by its kind (HTML, one line per model).
 
     ``templates`` says per model whether a chat template wrapped the prompt (None: not known yet,
     an instruct model is assumed to use its own).
@@ -149,11 +145,16 @@ def input_guide(
         how = does.get(f.kind, "not a text model; the playground shows its facts only")
         if f.kind == Kind.DECODER and (f.instruct if template is None else template):
             how = "answers the prompt wrapped in its chat template; perplexity is of the prompt text"
-        lines.append(f"- **{short_label(label)}** ({f.kind}): {how}.")
-    return "\n".join(lines)
+        lines.append(f"<li><b>{esc(short_label(label))}</b> ({esc(f.kind)}): {esc(how)}.</li>")
+    return f'<ul class="pg-guide">{"".join(lines)}</ul>' if lines else ""
 
 
 # --- one column per model ------------------------------------------------------------------
+
+
+UNUSED = '<div class="pg-col-unused"></div>'
+"""An empty slot's column: the style sheet hides its block. (Its content says so, not a visibility
+flag: a run's updates then never race another event's over the component's visibility.)"""
 
 
 def idle_column(index: int, label: str = "") -> str:
@@ -196,7 +197,9 @@ def column(
         )
     if result.status == "loading":
         parts.append(f'<div class="pg-progress">{esc(progress or "loading the model…")}</div>')
-    if result.error:
+    if result.error and result.status == "stopped":  # not a failure: the text so far is kept below
+        parts.append(f'<div class="pg-stopped">{esc(result.error)}</div>')
+    elif result.error:
         parts.append(f'<div class="pg-error" role="alert">{esc(result.error)}</div>')
     parts += _prompt_seen(result)
     # A task head's output is a one-line summary of what its task view shows in full.

@@ -20,7 +20,8 @@ from playground.compare import Result
 from playground.encoders import MASK_SPELLINGS
 from playground.errors import PlaygroundError
 from playground.scoring import TokenScore
-from playground.views_common import colour, esc, model_name
+from web.escape import esc
+from web.render.common import colour, model_name
 
 BITS_PER_CHAR_SCALE = 5.0  # surprisal per character at which a cell gets the strongest colour
 HOT_SPOTS = 3

@@ -1,18 +1,13 @@
-"""Small helpers every view module shares: escaping, names, numbers and the models' colours."""
+"""Small helpers every view shares: names, numbers and the models' colours (escaping: ``web.escape``)."""
 
 from __future__ import annotations
 
-import html
 from pathlib import PurePath
+
+from web.escape import esc
 
 # Okabe-Ito colours: distinguishable with the common colour-vision deficiencies and on projectors.
 SLOT_COLOURS = ("#0072B2", "#D55E00", "#009E73")
-
-
-def esc(text: object) -> str:
-    """HTML-escape text, including the characters Gradio's HTML templates would interpret."""
-    escaped = html.escape(str(text), quote=True)
-    return escaped.replace("$", "&#36;").replace("{", "&#123;").replace("}", "&#125;").replace("`", "&#96;")
 
 
 def short_label(label: str) -> str:

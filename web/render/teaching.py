@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from playground.distribution import Distribution
 from playground.kinds import Kind
 from playground.presets import Preset
-from playground.views_common import colour, esc, model_name, percent
+from web.escape import esc
+from web.render.common import colour, model_name, percent
 
 SUITS = {
     Kind.DECODER: "writing on: continuation, chat, code; scores text left to right",
@@ -42,12 +43,12 @@ def preset_view(preset: Preset) -> str:
 
 
 def preset_notes(preset: Preset) -> str:
-    """Markdown beside the results: what the lecturer wants the room to look for."""
+    """What the lecturer wants the room to look for, beside the results (HTML)."""
     notes = preset.notes or preset.purpose
     heading = "what to look for:"
     if notes.lower().startswith(heading):
         notes = notes[len(heading) :].strip()
-    return f"**What to look for:** {notes}"
+    return f'<div class="pg-look"><b>What to look for:</b> {esc(" ".join(notes.split()))}</div>'
 
 
 # --- the next token -------------------------------------------------------------------------

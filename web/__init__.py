@@ -1,0 +1,61 @@
+"""The web page of the playground (Gradio). ``playground`` never imports this package.
+
+- ``settings``: the one settings schema (page inputs, API parameters, share links, checks);
+  ``share``: share links from it.
+- ``components``: the layout; ``events``: the wiring, every event with an ``api_name``.
+- ``handlers`` (and ``teaching``): thin handlers that parse, call ``playground`` and render.
+- ``runs``: one comparison in flight (load what is missing, then ``compare_stream``);
+  ``results``: what a run fills; ``gpu``: the functions ZeroGPU wraps; ``offline``: the Hub probe.
+- ``render``: the views as HTML; ``escape``: the one escaping function; ``static``: page.js, page.css.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from playground.cache import ModelCache
+from playground.presets import Preset, load_presets
+from web import components, events, offline
+from web.events import CONCURRENCY, QUEUE_SIZE
+from web.handlers import Handlers
+
+STATIC = Path(__file__).resolve().parent / "static"
+__all__ = ["CONCURRENCY", "QUEUE_SIZE", "build_demo", "launch_options", "serving_options"]
+
+
+def build_demo(
+    presets: dict[str, Preset] | None = None, cache: ModelCache | None = None, export_dir: Path | None = None
+) -> gr.Blocks:
+    """The page. By default: the preset folder, a model cache made on first use, exports in a temp
+    folder. The Hub is probed first (once per process), so that presets it alone serves are marked."""
+    offline.hub_offline()
+    handlers = Handlers(presets or load_presets(), cache, export_dir)
+    with gr.Blocks(title="Model Comparison Playground", delete_cache=(3600, 86400)) as demo:
+        page = components.build(handlers.presets, handlers.default_preset, handlers.limits, handlers.offline_presets)
+        events.wire(demo, page, handlers)
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+    return demo
+
+
+def launch_options() -> dict:
+    """Theme, style sheet and script (web/static): in Gradio 6 these go to ``launch()``."""
+    return {
+        "theme": gr.themes.Default(primary_hue="blue"),
+        "css_paths": [STATIC / "page.css"],
+        "js": (STATIC / "page.js").read_text(encoding="utf-8"),
+    }
+
+
+def serving_options() -> dict:
+    """What the server allows a visitor beyond the page's own events (docs/security.md): no uploads
+    (the page takes none), no file paths outside Gradio's cache, no internal error text (the
+    page's own messages are gr.Error and are always shown), no monitoring and no MCP tools."""
+    return {
+        "max_file_size": 0,
+        "allowed_paths": [],
+        "show_error": False,
+        "enable_monitoring": False,
+        "mcp_server": False,
+    }
