@@ -175,8 +175,9 @@ def settings(request: Request | None, given: Mapping) -> dict:
         values = {k: given.get(k) for k in SETTING_FIELDS}
         if values["do_sample"] is None and "decoding" in given:  # the page's "Greedy" / "Sampling"
             values["do_sample"] = given["decoding"] == "Sampling"
-        if values["use_chat_template"] is None and given.get("template") in ("On", "Off"):
-            values["use_chat_template"] = given["template"] == "On"
+        template = given.get("chat_template", given.get("template"))  # the page's "Auto" / "On" / "Off"
+        if values["use_chat_template"] is None and template in ("On", "Off"):
+            values["use_chat_template"] = template == "On"
     values = {k: values.get(k) for k in SETTING_FIELDS}
     return {k: (v or None) if k in ("target", "task", "source_lang", "target_lang") else v for k, v in values.items()}
 
@@ -185,7 +186,8 @@ def _columns(columns: Sequence[Column | str] | None, given: Mapping, count: int)
     if columns is not None:
         return [c if isinstance(c, Column) else Column(str(c)) for c in columns]
     # The page's form lists up to three model boxes; the filled ones are the columns, in order.
-    named = [m for m in given.get("models") or () if isinstance(m, str) and m.strip()]
+    boxes = given.get("models") or [given.get(f"model_{i}") for i in range(1, 4)]
+    named = [m for m in boxes if isinstance(m, str) and m.strip()]
     return [Column(m.strip()) for m in named] if len(named) == count else []
 
 

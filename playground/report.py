@@ -45,7 +45,7 @@ def metric_row(result: Result) -> dict:
     return {
         "model": result.model,
         "kind": facts.kind if facts else "",
-        "status": result.status if not result.error else "error",
+        "status": result.status,
         "prompt tokens": prompt_tokens,
         "new tokens": gen.new_tokens if gen else None,
         "perplexity": _round(score.perplexity, 2) if score else None,

@@ -273,6 +273,22 @@ def test_compare_endpoint_returns_the_comparison_as_json(client, tiny):
     assert [column_text(value(c)) for c in streamed[COLUMNS][:2]] == [r["output"] for r in result["results"]]
 
 
+def test_compare_says_why_the_columns_differ_with_the_columns_own_decoding(client, tiny):
+    """/compare returns the "why" paragraph as {cause, sentence, numbers}, computed from what the
+    engine ran: here the same model greedy in one column and sampled in the other."""
+    result = client.predict(
+        model_1=tiny["tiny-llama-chat"],
+        model_2=tiny["tiny-llama-chat"],
+        prompt=PROMPT,
+        max_new_tokens=6,
+        column_decoding="Column 1 greedy, the others sampled",
+        api_name="/compare",
+    )
+    why = {c["cause"]: c for c in result["why"]}
+    assert {"sentence", "numbers"} <= set(why["decoding"]) and "greedy" in why["decoding"]["sentence"]
+    assert result["producer"] == "api" and result["results"][1]["reference"] == tiny["tiny-llama-chat"]
+
+
 def test_a_seed_reproduces_sampled_outputs(client, tiny):
     def sample(seed: int) -> list[str]:
         result = client.predict(

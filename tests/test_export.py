@@ -19,7 +19,7 @@ from playground import api, export, report
 from playground.cli import main
 from playground.compare import Column, Request, compare
 from playground.generation import GenerationSettings
-from playground.share import Settings
+from web.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads(export.SCHEMA_FILE.read_text(encoding="utf-8"))
@@ -97,19 +97,22 @@ def test_the_reports_json_follows_the_schema_for_every_kind(mixed):
 
 def test_the_pages_export_keeps_its_fields_and_reads_the_engine_settings(mixed, tiny_folders):
     _, first, _ = mixed
+    models = (tiny_folders["gpt2"], tiny_folders["bert-mlm"], tiny_folders["bert"])
     form = Settings(
         preset="tiny",
-        models=(tiny_folders["gpt2"], tiny_folders["bert-mlm"], tiny_folders["bert"]),
+        model_1=models[0],
+        model_2=models[1],
+        model_3=models[2],
         prompt="A cat sat on the [MASK].",
         max_new_tokens=3,
         decoding="Sampling",
-        template="Off",
+        chat_template="Off",
     )
-    data = valid(json.loads(report.to_json(first, form.as_dict())))  # the page's call
+    data = valid(json.loads(report.to_json(first, form.as_dict())))  # the form alone, without the engine's request
     assert data["request"]["prompt"] == form.prompt and data["request"]["max_new_tokens"] == 3
     assert data["preset"] == "tiny" and data["prompts"] == [form.prompt]
     assert data["settings"]["do_sample"] is True and data["settings"]["use_chat_template"] is False
-    assert [r["reference"] for r in data["results"]] == list(form.models)
+    assert [r["reference"] for r in data["results"]] == list(models)
     assert data["results"][0]["score"]["tokens"] and data["results"][0]["generation"]["new_tokens"] <= 3
 
 

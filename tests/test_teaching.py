@@ -27,7 +27,7 @@ from playground.limits import Deadline, within
 from playground.packaged import PACKAGED
 from playground.presets import PRESET_DIR, get_preset, load_preset
 from playground.scoring import TokenScore, score_causal, token_spans
-from playground.views_teaching import VIEWS
+from web.render.teaching import VIEWS
 
 MIXED = "Café naïve 😀 résumé 🎉🙂 x  12,345 def f(x):\n  return x"
 TOKENIZERS = ("gpt2", "llama", "t5", "bert")  # byte-level BPE x2, Metaspace Unigram, uncased WordPiece

@@ -151,3 +151,22 @@ def test_on_zerogpu_each_comparison_is_one_gpu_call_with_its_duration(monkeypatc
     gpu_comparison = zerogpu.gpu(comparison, lambda models, tokens: zerogpu.duration(models, tokens))
     assert gpu_comparison(3, 200) == "3 models, 200 tokens"
     assert calls == [("comparison", 40)]
+
+
+def test_comparisons_at_once_one_on_a_cpu_several_on_a_gpu_one_on_zero_gpu(monkeypatch):
+    """On a GPU the decoding thread batches visitors on the same model, so the page lets several
+    comparisons run together; on a CPU or ZeroGPU one at a time. The variable overrides both."""
+    import torch
+
+    from web import events
+
+    monkeypatch.delenv("PLAYGROUND_CONCURRENCY", raising=False)
+    monkeypatch.delenv("SPACES_ZERO_GPU", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert events.default_concurrency() == 1
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert events.default_concurrency() == events.GPU_CONCURRENCY > 1
+    monkeypatch.setenv("SPACES_ZERO_GPU", "true")
+    assert events.default_concurrency() == 1
+    monkeypatch.setenv("PLAYGROUND_CONCURRENCY", "3")
+    assert events.default_concurrency() == 3

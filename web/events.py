@@ -11,14 +11,28 @@ from __future__ import annotations
 import os
 
 import gradio as gr
+import torch
 
+from playground.fast import on_zero_gpu
 from web.handlers import Handlers
 from web.results import RUN_OUTPUTS
 from web.selection import BOX_OUTPUTS, PRESET_OUTPUTS, RESTORE_OUTPUTS
 from web.settings import COST, LINK, LOAD, NEXT, RUN, api_signature
 
-CONCURRENCY = int(os.environ.get("PLAYGROUND_CONCURRENCY", "1"))
-"""Comparisons that run at once. One by default: on a CPU two runs only slow each other down."""
+GPU_CONCURRENCY = 16
+
+
+def default_concurrency() -> int:
+    """Comparisons that run at once, unless PLAYGROUND_CONCURRENCY says otherwise: one on a CPU,
+    where two runs only slow each other down; several on a GPU, where the one decoding thread
+    batches the visitors on the same model (docs/decoding.md). On ZeroGPU the platform queues
+    the GPU calls itself: one."""
+    if value := os.environ.get("PLAYGROUND_CONCURRENCY"):
+        return int(value)
+    return GPU_CONCURRENCY if torch.cuda.is_available() and not on_zero_gpu() else 1
+
+
+CONCURRENCY = default_concurrency()
 QUEUE_SIZE = int(os.environ.get("PLAYGROUND_QUEUE_SIZE", "64"))
 """Visitors waiting for a comparison; past it, the next is told "Queue is full! Please try again."
 at once instead of waiting minutes. The queue itself holds no model memory."""

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from playground import report
-from playground.compare import Result
+from playground.compare import Column, Request, Result
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +33,16 @@ def prune(folder: Path, max_age_s: float) -> None:
                 shutil.rmtree(run)
 
 
-def write(folder: Path, results: list[Result], request: dict) -> tuple[Path, Path]:
-    """comparison.json and comparison.csv of one run, in a new folder; OSError if the disk refuses."""
+def write(
+    folder: Path, results: list[Result], form: dict, request: Request, columns: list[Column]
+) -> tuple[Path, Path]:
+    """comparison.json and comparison.csv of one run, in a new folder; OSError if the disk refuses.
+    ``form`` is the page's settings; ``request`` and ``columns`` what the engine ran."""
     folder.mkdir(parents=True, exist_ok=True)
     prune(folder, EXPORT_SECONDS)
     run = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=folder))
     json_path, csv_path = run / "comparison.json", run / "comparison.csv"
-    json_path.write_text(report.to_json(results, request), encoding="utf-8")
+    document = report.to_json(results, form, request=request, columns=columns or None, producer="web page")
+    json_path.write_text(document, encoding="utf-8")
     csv_path.write_text(report.to_csv(results), encoding="utf-8")
     return json_path, csv_path

@@ -229,7 +229,8 @@ class Handlers(Selection, Teaching):
                     raise error(snap.error)
         finally:
             comparison.close()
-        return json.loads(report.to_json(results, settings.as_dict()))
+        columns = comparison.columns or None
+        return json.loads(report.to_json(results, settings.as_dict(), request=req, columns=columns, producer="api"))
 
     def stop(self, request: gr.Request) -> None:
         """Stop this visitor's run: every column keeps its text so far, with status "stopped"."""
@@ -261,7 +262,7 @@ class Handlers(Selection, Teaching):
         """The views drawn once the engine is done, under the request's deadline, and the exports."""
         views = final_views(req, results, comparison.references, self.segmentation, comparison.deadline())
         try:
-            json_path, csv_path = exports.write(self.export_dir, results, settings.as_dict())
+            json_path, csv_path = exports.write(self.export_dir, results, settings.as_dict(), req, comparison.columns)
         except OSError as exc:  # a full disk costs the downloads, not the comparison on the page
             warning(f"The JSON and CSV downloads could not be written on the server ({exc.strerror or exc}).")
             return views

@@ -67,6 +67,7 @@ class Comparison:
     shown: threading.Event = field(default_factory=threading.Event)  # the page will get no more of it
     started: float = field(default_factory=time.monotonic)
     leases: dict = field(default_factory=dict)
+    columns: list[Column] = field(default_factory=list)  # as run: each with its own choices, once loaded
     replacement: dict | None = None  # what the page shows instead of a superseded run
 
     @property
@@ -135,7 +136,7 @@ class Comparison:
                 events.put(("end", None))
                 return
             facts = {ref: lease.model.facts for ref, lease in self.leases.items()}
-            columns = self.columns_for(facts)
+            columns = self.columns = self.columns_for(facts)
             stream = self.states(columns, self.request, self.cancelled)
             with contextlib.closing(stream):  # closing it stops every column at its next token
                 for states in stream:
