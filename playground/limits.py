@@ -51,8 +51,8 @@ class Limits:
     """
 
     # Chosen by measurement on a shared 2-core CPU (docs/security.md, bench/prompt_cost.py): a
-    # comparison of the offline default preset with every model reading 1,024 tokens ends in about
-    # a third of the 180 s limit; English text reaches 4,000 characters at about 830 tokens.
+    # comparison of the offline default preset with every model reading 1,024 tokens took 15 s, a
+    # sixth of the 180 s limit or less; English text reaches 4,000 characters at about 830 tokens.
     max_prompt_chars: int = 4_000
     max_prompt_tokens: int = 1_024
     max_new_tokens: int = 512

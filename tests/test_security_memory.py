@@ -33,3 +33,19 @@ def test_pseudo_perplexity_keeps_its_logits_within_the_budget(tmp_path):
         score = score_pseudo(lm, text)
     assert score.scored_tokens > 150
     assert rss.growth < LOGITS_BUDGET_BYTES + 150 * MiB, f"grew {rss.growth / MiB:.0f} MiB"
+
+
+def test_scoring_in_smaller_pieces_gives_the_same_numbers(loaded, monkeypatch):
+    """The pieces bound memory and set where the deadline is checked; they must not change a score."""
+    from playground import conditional
+
+    text = "The quick brown fox jumps over the lazy dog. A cat sat on the mat."
+    whole_pseudo = conditional.score_pseudo(loaded["bert-mlm"], text)
+    whole_target = conditional.score_conditional(loaded["t5"], "The quick brown fox.", text)
+    monkeypatch.setattr(conditional, "MASKED_TOKENS", 1)  # one masked copy a batch
+    monkeypatch.setattr(conditional, "LOGITS_BUDGET_BYTES", 3 * 4 * conditional.vocabulary(loaded["t5"]))
+    pseudo = conditional.score_pseudo(loaded["bert-mlm"], text)
+    target = conditional.score_conditional(loaded["t5"], "The quick brown fox.", text)
+    for whole, pieces in ((whole_pseudo, pseudo), (whole_target, target)):
+        assert abs(whole.total_nll_nats - pieces.total_nll_nats) < 1e-3 * abs(whole.total_nll_nats)
+        assert [t.rank for t in whole.tokens] == [t.rank for t in pieces.tokens]
