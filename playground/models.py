@@ -70,7 +70,7 @@ def default_device() -> torch.device:
 def default_dtype(device: torch.device) -> torch.dtype:
     """bf16 on a GPU that supports it (half the bytes, same range as fp32), else fp32.
 
-    On a CPU fp32 is the default: precision moves perplexity by several per cent (DESIGN §2),
+    On a CPU fp32 is the default: precision moves perplexity by several per cent,
     and the playground shows the dtype beside every metric. $PLAYGROUND_DTYPE overrides.
     """
     if name := os.environ.get("PLAYGROUND_DTYPE"):
@@ -274,7 +274,7 @@ def document_start_id(tokenizer) -> int | None:
     In order: the start token the tokenizer adds itself (Gemma's <bos>, Llama's <s>); else an
     end-of-text separator, which GPT-2-style training put between documents (SmolLM2's
     GGUF declares <|im_start|> as BOS, yet scores like a document start only after
-    <|endoftext|>: DESIGN §2); else the declared BOS, else EOS. None if there is none.
+    <|endoftext|>); else the declared BOS, else EOS. None if there is none.
     """
     probe = tokenizer("a", add_special_tokens=True)["input_ids"]
     plain = tokenizer("a", add_special_tokens=False)["input_ids"]
