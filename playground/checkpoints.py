@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 import transformers
 
-from playground.errors import PlaygroundError
+from playground.errors import PlaygroundError, shown
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +81,13 @@ def local_only(config, label: str) -> None:
     if quantization:
         method = quantization.get("quant_method") if isinstance(quantization, dict) else type(quantization).__name__
         raise PlaygroundError(
-            f"{label} is a pre-quantized checkpoint ({str(method)[:40]}). The playground loads plain float weights "
-            "only: loaders of quantized checkpoints need extra packages, and some fetch kernel code from the Hub. "
-            "Load the model's unquantized version."
+            f"{label} is a pre-quantized checkpoint ({shown(str(method), 40)}). The playground loads plain float "
+            "weights only: loaders of quantized checkpoints need extra packages, and some fetch kernel code from the "
+            "Hub. Load the model's unquantized version."
         )
     for name in _LAYER_FIELDS:
-        layers = _config_values(config, name)
-        if any(isinstance(n, int) and n > MAX_LAYERS for n in layers):
+        layers = [n for n in _config_values(config, name) if isinstance(n, int)]
+        if layers and max(layers) > MAX_LAYERS:
             raise PlaygroundError(
                 f"{label}: its config declares {max(layers):,} layers ({name}); the playground builds models of at "
                 f"most {MAX_LAYERS:,}. Check the folder's config.json."
@@ -104,6 +104,7 @@ def local_only(config, label: str) -> None:
         log.warning("%s: config names code in its repository (auto_map); it is never run", label)
         del config.auto_map
     architectures = getattr(config, "architectures", None) or []
+    architectures = architectures if isinstance(architectures, list) else [architectures]
     known = [name for name in architectures if isinstance(name, str) and _in_transformers(name)]
     if known != architectures:
         log.warning("%s: architectures %s are not all in transformers; kind from model_type", label, architectures)

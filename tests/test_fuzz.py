@@ -6,8 +6,10 @@ Every message is also scanned for what must not reach a visitor of a shared page
 tracebacks, and paths on the server other than the one the visitor typed.
 """
 
+import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import yaml
@@ -18,6 +20,7 @@ from playground.cache import ModelCache
 from playground.compare import Request, compare
 from playground.errors import PlaygroundError
 from playground.generation import GenerationSettings
+from playground.models import inspect_model
 from playground.presets import load_preset
 from playground.references import parse_reference
 
@@ -148,3 +151,24 @@ def test_any_preset_file_loads_or_names_what_is_wrong(tmp_path_factory, data):
         load_preset(path)
     except PlaygroundError as error:
         assert clear(error) and "fuzz.yaml" in str(error)
+
+
+CONFIG_FIELDS = ["architectures", "attn_implementation", "experts_implementation", "auto_map"]
+CONFIG_FIELDS += ["quantization_config", "n_layer", "vocab_size", "model_type", "tie_word_embeddings"]
+
+
+@MANY
+@given(st.dictionaries(st.sampled_from(CONFIG_FIELDS), ANYTHING, min_size=1, max_size=4))
+def test_any_config_values_are_loaded_locally_or_refused_clearly(tmp_path_factory, tiny_folders, changes):
+    """A model folder's config.json is the visitor's too: whatever it says, the size and code
+    checks before loading give a count or a message, never a library's exception."""
+    folder = tmp_path_factory.mktemp("config") / "model"
+    shutil.copytree(tiny_folders["gpt2"], folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(config | changes))
+    try:
+        kind, parameters, _ = inspect_model(parse_reference(str(folder)))
+    except PlaygroundError as error:
+        assert clear(error, str(folder)), str(error)
+    else:
+        assert parameters is None or parameters > 0
