@@ -5,6 +5,10 @@
 - Masked LM: pseudo-perplexity, masking each token in turn and predicting it from both sides.
   The model sees the right-hand context too, so the number is much lower than a causal
   perplexity and is not comparable with it (Salazar et al., 2020).
+
+Both grow with the text, so both work in pieces and check the request's deadline between them
+(``playground.limits.checkpoint``), and both keep the float32 logits of one piece under
+``LOGITS_BUDGET_BYTES``: a 250k-token vocabulary makes 1 MB of logits per position.
 """
 
 from __future__ import annotations
@@ -14,10 +18,30 @@ import torch
 from playground import metrics
 from playground.errors import PlaygroundError
 from playground.kinds import Kind
+from playground.limits import checkpoint
 from playground.models import LoadedModel
 from playground.scoring import Score, TokenScore, token_spans
 
 MASKED_BATCH = 32
+"""Most masked copies of the text run through the model at once (fewer when the budgets below say so)."""
+
+MASKED_TOKENS = 8192
+"""Most token positions in one batch of masked copies (copies x text tokens): one batch is work
+that cannot be interrupted, so this keeps the deadline's checks a few seconds apart at most."""
+
+LOGITS_BUDGET_BYTES = 128 * 2**20
+"""float32 logits of one piece of work: positions x vocabulary x 4 bytes."""
+
+
+def vocabulary(lm: LoadedModel) -> int:
+    """Rows of the model's output layer (its vocabulary, padding included)."""
+    weight = getattr(lm.model.get_output_embeddings(), "weight", None)
+    return int(weight.shape[0]) if isinstance(weight, torch.Tensor) else int(lm.facts.vocab_size or 50_000)
+
+
+def positions_per_piece(lm: LoadedModel, cap: int) -> int:
+    """Positions whose float32 logits fit in ``LOGITS_BUDGET_BYTES``, between 1 and ``cap``."""
+    return max(1, min(cap, LOGITS_BUDGET_BYTES // (vocabulary(lm) * 4)))
 
 
 @torch.inference_mode()
@@ -37,10 +61,7 @@ def score_conditional(lm: LoadedModel, source: str, target: str) -> Score:
     labels = tokenizer(text_target=target)["input_ids"]
     extra = labels[len(target_ids) :] if labels[: len(target_ids)] == target_ids else []
     labels_t = torch.tensor([target_ids + extra], device=lm.device)
-    logits = lm.model(input_ids=source_ids, labels=labels_t).logits.float()[0]
-    log_probs = logits.log_softmax(-1)
-    true = log_probs.gather(-1, labels_t[0][:, None]).squeeze(-1)
-    ranks = (log_probs > true[:, None]).sum(-1) + 1
+    true, ranks = _teacher_forced(lm, source_ids, labels_t)
     pieces = tokenizer.convert_ids_to_tokens(target_ids + extra)
     spans = spans + [(len(target), len(target))] * len(extra)
     tokens = [
@@ -75,7 +96,8 @@ def score_conditional(lm: LoadedModel, source: str, target: str) -> Score:
 @torch.inference_mode()
 def score_pseudo(lm: LoadedModel, text: str) -> Score:
     """Pseudo-perplexity: exp(mean over tokens of -log p(token | all other tokens)), each token masked
-    in turn. Uses one forward pass per token (batched); not comparable with causal perplexity."""
+    in turn. Uses one forward pass per token, in batches whose logits stay within the budget;
+    not comparable with causal perplexity."""
     if lm.kind is not Kind.MASKED_LM:
         raise PlaygroundError(f"{lm.label} is an {lm.kind.value}: pseudo-perplexity needs a masked-LM encoder.")
     if not text.strip():
@@ -94,8 +116,10 @@ def score_pseudo(lm: LoadedModel, text: str) -> Score:
         raise PlaygroundError(f"{lm.label}: could not tell the text's tokens from its special tokens.")
     base = torch.tensor(full, device=lm.device)
     nll, ranks = [], []
-    for i in range(0, len(positions), MASKED_BATCH):
-        chunk = positions[i : i + MASKED_BATCH]
+    batch_size = max(1, min(positions_per_piece(lm, MASKED_BATCH * len(full)), MASKED_TOKENS) // len(full))
+    for i in range(0, len(positions), batch_size):
+        checkpoint("scoring the text (pseudo-perplexity)")
+        chunk = positions[i : i + batch_size]
         batch = base.repeat(len(chunk), 1)
         batch[torch.arange(len(chunk)), chunk] = tokenizer.mask_token_id
         log_probs = lm.model(input_ids=batch).logits.float()[torch.arange(len(chunk)), chunk].log_softmax(-1)
@@ -129,3 +153,32 @@ def score_pseudo(lm: LoadedModel, text: str) -> Score:
         lm.facts.dtype,
         "Pseudo-perplexity: each token predicted from both sides. Not comparable with a decoder's perplexity.",
     )
+
+
+def _teacher_forced(
+    lm: LoadedModel, source_ids: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """log p(label | source, labels before it) and the rank of each label (1 = the model's top guess).
+
+    The encoder reads the source once; the decoder reads the shifted labels in pieces, each
+    continuing from the key/value cache of the pieces before, so only one piece's logits exist at
+    a time and the deadline is checked between pieces. Same numbers as one pass over all labels.
+    """
+    encoder_outputs = lm.model.get_encoder()(input_ids=source_ids)
+    decoder_ids = lm.model.prepare_decoder_input_ids_from_labels(labels=labels)
+    piece = positions_per_piece(lm, 512)
+    cache, true, ranks = None, [], []
+    for begin in range(0, labels.shape[1], piece):
+        checkpoint("scoring the target")
+        out = lm.model(
+            encoder_outputs=encoder_outputs,
+            decoder_input_ids=decoder_ids[:, begin : begin + piece],
+            cache=cache,
+            use_cache=True,
+        )
+        cache = out.cache
+        log_probs = out.logits[0].float().log_softmax(-1)
+        piece_true = log_probs.gather(-1, labels[0, begin : begin + piece, None]).squeeze(-1)
+        true.append(piece_true)
+        ranks.append((log_probs > piece_true[:, None]).sum(-1) + 1)
+    return torch.cat(true), torch.cat(ranks)

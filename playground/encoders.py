@@ -9,10 +9,15 @@ import torch
 
 from playground.errors import PlaygroundError
 from playground.kinds import Kind
+from playground.limits import checkpoint
 from playground.models import LoadedModel
 
 # Users type the blank in whichever spelling they know; each model gets its own mask token.
 MASK_SPELLINGS = re.compile(r"\[MASK\]|<mask>|___")
+
+EMBED_BATCH = 8
+"""Sentences embedded at once: the attention of a batch grows with sentences x tokens squared, so a
+batch of eight 512-token sentences stays near 100 MB; the deadline is checked between batches."""
 
 
 @dataclass(frozen=True)
@@ -80,17 +85,22 @@ def fill_mask(lm: LoadedModel, text: str, top_k: int = 5) -> FillMask:
 
 @torch.inference_mode()
 def embed(lm: LoadedModel, sentences: list[str]) -> torch.Tensor:
-    """Mean-pooled, L2-normalised sentence vectors (the all-MiniLM-L6-v2 recipe)."""
+    """Mean-pooled, L2-normalised sentence vectors (the all-MiniLM-L6-v2 recipe), ``EMBED_BATCH``
+    sentences at a time; each sentence is cut to the model's window."""
     if lm.kind not in (Kind.ENCODER, Kind.MASKED_LM):
         raise PlaygroundError(f"{lm.label} is an {lm.kind.value}: sentence embeddings need an encoder.")
     if not sentences or not all(s.strip() for s in sentences):
         raise PlaygroundError("Give at least one non-empty sentence to embed.")
-    encoding = lm.tokenizer(sentences, padding=True, truncation=True, return_tensors="pt").to(lm.device)
     backbone = lm.model.base_model if lm.kind is Kind.MASKED_LM else lm.model
-    hidden = backbone(**encoding).last_hidden_state.float()
-    weights = encoding["attention_mask"].unsqueeze(-1).float()
-    pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
-    return torch.nn.functional.normalize(pooled, dim=-1)
+    vectors = []
+    for first in range(0, len(sentences), EMBED_BATCH):
+        checkpoint("embedding the sentences")
+        batch = sentences[first : first + EMBED_BATCH]
+        encoding = lm.tokenizer(batch, padding=True, truncation=True, return_tensors="pt").to(lm.device)
+        hidden = backbone(**encoding).last_hidden_state.float()
+        weights = encoding["attention_mask"].unsqueeze(-1).float()
+        vectors.append((hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0))
+    return torch.nn.functional.normalize(torch.cat(vectors), dim=-1)
 
 
 def similarity(lm: LoadedModel, sentences: list[str]) -> Embeddings:

@@ -17,6 +17,7 @@ import torch
 from transformers import BatchEncoding, PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
 
 from playground.errors import PlaygroundError
+from playground.limits import checkpoint
 
 DEFAULT_WINDOW = 512
 """Window assumed when neither the tokenizer nor the config states one."""
@@ -83,11 +84,15 @@ def require_fast(tokenizer: PreTrainedTokenizerBase, task: str) -> None:
 def run_windows(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, encoding: BatchEncoding, keys: Sequence[str]
 ) -> dict[str, np.ndarray]:
-    """Run the model over every window of ``encoding``; the named outputs as float arrays."""
+    """Run the model over every window of ``encoding``; the named outputs as float arrays.
+
+    ``WINDOW_BATCH`` windows at a time, checking the request's deadline between batches.
+    """
     names = [name for name in tokenizer.model_input_names if name in encoding]
     outputs: dict[str, list[np.ndarray]] = {key: [] for key in keys}
     with torch.inference_mode():
         for first in range(0, len(encoding["input_ids"]), WINDOW_BATCH):
+            checkpoint("reading the text in windows")
             batch = {n: encoding[n][first : first + WINDOW_BATCH].to(model.device) for n in names}
             result = model(**batch)
             for key in keys:

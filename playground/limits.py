@@ -14,8 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from playground.errors import PlaygroundError, Stopped
-from playground.packaged import PACKAGED
+from playground.errors import PlaygroundError, Stopped, shown
 
 
 def on_spaces() -> bool:
@@ -51,7 +50,11 @@ class Limits:
     safetensors load (pickle files can run code when unpickled: for administrators only).
     """
 
-    max_prompt_chars: int = 20_000
+    # Chosen by measurement on a shared 2-core CPU (docs/security.md, bench/prompt_cost.py): a
+    # comparison of the offline default preset with every model reading 1,024 tokens took 15 s, a
+    # sixth of the 180 s limit or less; English text reaches 4,000 characters at about 830 tokens.
+    max_prompt_chars: int = 4_000
+    max_prompt_tokens: int = 1_024
     max_new_tokens: int = 512
     request_seconds: float = 180.0
     allowed_models: frozenset[str] | None = None
@@ -59,22 +62,41 @@ class Limits:
 
     @classmethod
     def from_env(cls, preset_models: set[str] | None = None) -> Limits:
-        """$PLAYGROUND_MAX_PROMPT_CHARS, $PLAYGROUND_MAX_NEW_TOKENS, $PLAYGROUND_REQUEST_SECONDS,
+        """$PLAYGROUND_MAX_PROMPT_CHARS, $PLAYGROUND_MAX_PROMPT_TOKENS, $PLAYGROUND_MAX_NEW_TOKENS,
+        $PLAYGROUND_REQUEST_SECONDS,
         $PLAYGROUND_PRESET_MODELS_ONLY (default: on on Spaces, off elsewhere), $PLAYGROUND_ALLOW_PICKLE."""
+        from playground.packaged import PACKAGED  # here: packaged checks the deadline, so it imports this module
+
         only_presets = _flag("PLAYGROUND_PRESET_MODELS_ONLY", on_spaces())
         allowed = frozenset((preset_models or set()) | set(PACKAGED)) if only_presets else None
         return cls(
             max_prompt_chars=_number("PLAYGROUND_MAX_PROMPT_CHARS", cls.max_prompt_chars),
+            max_prompt_tokens=_number("PLAYGROUND_MAX_PROMPT_TOKENS", cls.max_prompt_tokens),
             max_new_tokens=_number("PLAYGROUND_MAX_NEW_TOKENS", cls.max_new_tokens),
             request_seconds=_number("PLAYGROUND_REQUEST_SECONDS", cls.request_seconds, float),
             allowed_models=allowed,
             allow_pickle=_flag("PLAYGROUND_ALLOW_PICKLE", False),
         )
 
-    def check_prompt(self, text: str) -> None:
+    def check_prompt(self, text: str, field: str = "prompt") -> None:
+        """Refuse a text over ``max_prompt_chars``; ``field`` names it ("prompt", "target", "question")."""
         if len(text) > self.max_prompt_chars:
             raise PlaygroundError(
-                f"The prompt has {len(text):,} characters; the limit is {self.max_prompt_chars:,}. Shorten it."
+                f"The {field} has {len(text):,} characters; the limit is {self.max_prompt_chars:,}. "
+                f"Shorten the {field}."
+            )
+
+    def check_tokens(self, tokens: int, model: str, field: str = "prompt") -> None:
+        """Refuse a text that is more than ``max_prompt_tokens`` tokens for one model.
+
+        Reading a text costs time by its tokens, not its characters, and a character is a quarter
+        of a token in English but one to two in Chinese or as an emoji (docs/security.md).
+        """
+        if tokens > self.max_prompt_tokens:
+            raise PlaygroundError(
+                f"The {field} is {tokens:,} tokens for {model}; the limit is {self.max_prompt_tokens:,} tokens a "
+                f"model here. Shorten the {field}: Chinese, Japanese or Korean text and emoji take one or two "
+                "tokens a character, English about a quarter."
             )
 
     def check_new_tokens(self, max_new_tokens: int) -> None:
@@ -89,10 +111,10 @@ class Limits:
         if reference.startswith("remote:"):
             return  # remote columns reach only the servers an administrator configured
         if self.allowed_models is not None and reference not in self.allowed_models:
-            shown = ", ".join(sorted(self.allowed_models)[:12])
+            allowed = ", ".join(sorted(self.allowed_models)[:12])
             raise PlaygroundError(
-                f"'{reference[:80]}' is not one of the models this playground allows; pick a preset model "
-                f"({shown}…) or run the playground yourself to load any model."
+                f"'{shown(reference, 80)}' is not one of the models this playground allows; pick a preset model "
+                f"({allowed}…) or run the playground yourself to load any model."
             )
 
 

@@ -1,10 +1,16 @@
-"""Load a model once, from any reference, through one path that ends in ``from_pretrained``."""
+"""Load a model once, from any reference, through one path that ends in ``from_pretrained``.
+
+Loading is checked in stages, each before the next allocates anything: the reference resolves to a
+folder (a packaged model is converted once), the config is read and made to use local code only,
+its size is compared with the weight files' headers (``playground.checkpoints``), then the weights
+are built and any that the files lacked is refused. Between stages the request's deadline is
+checked (``playground.limits.checkpoint``); building the weights is one step that cannot be
+interrupted, which the memory budget and the size check keep bounded.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
 import re
 import threading
@@ -16,12 +22,14 @@ from pathlib import Path
 import torch
 from transformers import AutoConfig, AutoTokenizer
 
-from playground.errors import PlaygroundError
+from playground import checkpoints
+from playground.errors import PlaygroundError, for_visitor
 from playground.facts import ModelFacts, read_facts
 from playground.kinds import Kind, auto_class, detect_kind
 from playground.lecture import REMOVED_FAMILIES
+from playground.limits import checkpoint
 from playground.packaged import PACKAGED, packaged_folder, packaged_names
-from playground.references import ModelRef
+from playground.references import ModelRef, not_a_model_folder
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +70,7 @@ def default_device() -> torch.device:
 def default_dtype(device: torch.device) -> torch.dtype:
     """bf16 on a GPU that supports it (half the bytes, same range as fp32), else fp32.
 
-    On a CPU fp32 is the default: precision moves perplexity by several per cent (DESIGN §2),
+    On a CPU fp32 is the default: precision moves perplexity by several per cent,
     and the playground shows the dtype beside every metric. $PLAYGROUND_DTYPE overrides.
     """
     if name := os.environ.get("PLAYGROUND_DTYPE"):
@@ -110,21 +118,26 @@ def load_model(
 
 
 def _load(ref, device, dtype, cache_dir, allow_pickle, progress, start, device_map=None) -> LoadedModel:
+    checkpoint(f"waiting to load {ref.label}")
     folder, hub = _resolve(ref, cache_dir, progress)
+    checkpoint(f"loading {ref.label}")
     options = _options(ref)
     config = _load_config(ref, folder, hub, options)
     kind = detect_kind(config)
+    _parameters(ref, folder, hub, config, kind)  # refuses weight files that do not fill the config
+    checkpoint(f"loading {ref.label}")
     progress(
         0.9 if ref.source == "packaged" else 0.3,
         f"{ref.label}: loading the {kind.value} weights",
     )
-    weights = dict(options, dtype=dtype)
+    weights = dict(options, dtype=dtype, config=config, output_loading_info=True)
     if device_map is not None:
         weights["device_map"] = device_map
     if hub and not allow_pickle:
         weights["use_safetensors"] = True
     try:
-        model = auto_class(kind).from_pretrained(folder, **weights)
+        model, info = auto_class(kind).from_pretrained(folder, **weights)
+        checkpoints.check_loaded(ref.label, info)
         tokenizer = _load_tokenizer(folder, options)
     except PlaygroundError:
         raise
@@ -147,44 +160,29 @@ def _load(ref, device, dtype, cache_dir, allow_pickle, progress, start, device_m
 def inspect_model(
     ref: ModelRef, *, cache_dir: Path | None = None, allow_pickle: bool = False, progress: Progress | None = None
 ) -> tuple[Kind, int | None, float]:
-    """The kind of a model and the parameter count its weight files declare, without loading them,
-    and the seconds this took (a packaged model's one-off conversion happens here).
+    """The kind of a model and how many parameters loading it will hold, without loading its
+    weights, and the seconds this took (a packaged model's one-off conversion happens here).
 
-    Reads only the config and the safetensors headers (from the Hub: a few kB), so that a model
-    too large for the memory budget is refused before any weights are downloaded or loaded.
-    None when the count is unknown (pickle-only weights, or the Hub not reachable).
+    The count is the larger of what the config builds and what the safetensors headers hold
+    (from the Hub: a few kB), so that a model too large for the memory budget is refused before
+    any weights are downloaded or allocated, whichever of the two understates it. Weight files
+    that hold far fewer values than the config's parameters are refused here. None when the
+    config cannot be counted.
     """
     with LOAD_LOCK:
+        checkpoint(f"waiting to load {ref.label}")
         start = time.perf_counter()
         folder, hub = _resolve(ref, cache_dir, progress or (lambda f, m: log.info(m)))
         config = _load_config(ref, folder, hub, _options(ref))
+        kind = detect_kind(config)
+        parameters = _parameters(ref, folder, hub, config, kind)
         seconds = time.perf_counter() - start
-    return detect_kind(config), _declared_parameters(folder, hub, ref.revision), seconds
+    return kind, parameters, seconds
 
 
-def _declared_parameters(folder: str, hub: bool, revision: str | None) -> int | None:
-    if hub:
-        try:
-            from huggingface_hub import get_safetensors_metadata
-
-            return sum(get_safetensors_metadata(folder, revision=revision).parameter_count.values())
-        except Exception:  # noqa: BLE001 - unknown size: the budget is checked after loading instead
-            return None
-    files = sorted(Path(folder).glob("*.safetensors"))
-    if not files:
-        return None
-    total = 0
-    for file in files:
-        with file.open("rb") as handle:
-            header_size = int.from_bytes(handle.read(8), "little")
-            if not 0 < header_size < 100 * 2**20:
-                return None  # not a safetensors header: loading will report the corrupt file
-            try:
-                header = json.loads(handle.read(header_size))
-            except ValueError:
-                return None
-        total += sum(math.prod(t["shape"]) for name, t in header.items() if name != "__metadata__")
-    return total
+def _parameters(ref: ModelRef, folder: str, hub: bool, config, kind: Kind) -> int | None:
+    """The parameter count the budget must use; refuses weight files too small for the config."""
+    return checkpoints.budget_parameters(ref.label, folder, hub, ref.revision, config, auto_class(kind))
 
 
 def _options(ref: ModelRef) -> dict:
@@ -209,21 +207,21 @@ def _resolve(ref: ModelRef, cache_dir: Path | None, progress: Progress) -> tuple
         return str(packaged_folder(packaged, cache_dir, progress)), False
     if ref.source == "local":
         if not (Path(ref.name) / "config.json").is_file():
-            raise PlaygroundError(
-                f"Folder '{ref.name}' holds no model (no config.json). Give a folder written by save_pretrained."
-            )
+            raise not_a_model_folder(ref.label)
         return ref.name, False
     return ref.name, True
 
 
 def _load_config(ref: ModelRef, folder: str, hub: bool, options: dict):
     try:
-        return AutoConfig.from_pretrained(folder, **options)
+        config = AutoConfig.from_pretrained(folder, **options)
     except Exception as exc:
         for model_type, message in REMOVED_FAMILIES.items():
             if model_type in str(exc) or model_type.replace("-", "_") in str(exc):
                 raise PlaygroundError(f"{ref.label}: {message}") from exc
         raise PlaygroundError(_load_failure(ref, folder, hub, exc)) from exc
+    checkpoints.local_only(config, ref.label)
+    return config
 
 
 def _load_tokenizer(folder: str, options: dict):
@@ -231,16 +229,29 @@ def _load_tokenizer(folder: str, options: dict):
 
 
 def _load_failure(ref: ModelRef, folder: str, hub: bool, exc: Exception) -> str:
-    detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+    """The message for a library's failure to load, in the playground's words and fit for a visitor."""
+    text = str(exc).strip()
+    detail = for_visitor(text, typed=ref.label, folder=folder)[:300].rstrip(".") if text else type(exc).__name__
     if hub and isinstance(exc, OSError | ValueError) and not Path(folder).exists():
         return (
             f"Model '{ref.label}' could not be loaded from the Hugging Face Hub: it is not available offline "
             f"and the Hub could not be reached or has no such model ({detail}). Models available offline: "
             f"{', '.join(packaged_names())}."
         )
-    if "safetensors" in str(exc).lower() and hub:
+    if "safetensors" in text.lower() and hub:
         return (
             f"Model '{ref.label}' has no safetensors weights; the playground does not load pickle files from the Hub."
+        )
+    if "trust_remote_code" in text or "does not recognize this architecture" in text:
+        return (
+            f"Model '{ref.label}' needs code from its own repository (transformers does not know its model type), "
+            "which the playground never runs. Pick a model that transformers supports itself."
+        )
+    if "weights_only" in text or "Weights only load failed" in text:
+        return (
+            f"Model '{ref.label}' could not be loaded: its weights are a pickle file holding more than tensors, "
+            "which the playground does not open (pickle files can run code when they are read). Use a checkpoint "
+            "saved as safetensors."
         )
     return (
         f"Model '{ref.label}' could not be loaded: {detail}. If its weight files are corrupt or truncated, "
@@ -263,7 +274,7 @@ def document_start_id(tokenizer) -> int | None:
     In order: the start token the tokenizer adds itself (Gemma's <bos>, Llama's <s>); else an
     end-of-text separator, which GPT-2-style training put between documents (SmolLM2's
     GGUF declares <|im_start|> as BOS, yet scores like a document start only after
-    <|endoftext|>: DESIGN §2); else the declared BOS, else EOS. None if there is none.
+    <|endoftext|>); else the declared BOS, else EOS. None if there is none.
     """
     probe = tokenizer("a", add_special_tokens=True)["input_ids"]
     plain = tokenizer("a", add_special_tokens=False)["input_ids"]

@@ -5,6 +5,11 @@ SmolLM2-135M and 75 s for Gemma-3-270M on two CPU cores). They are therefore con
 a safetensors folder in the conversion cache and reloaded from there (a few seconds). The folder
 is written next to its final place and renamed into it, with a manifest of file sizes, so an
 interrupted or truncated conversion is detected and redone instead of loaded.
+
+A conversion checks the request's deadline between its stages (``playground.limits.checkpoint``);
+the de-quantization itself is one transformers call that cannot be interrupted (about a minute),
+so a request that starts it past its limit still waits for it once. Messages name the conversion
+cache by its setting (PLAYGROUND_CACHE), never by its path on the server.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from importlib import metadata
 from pathlib import Path
 
 from playground.errors import PlaygroundError
+from playground.limits import checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -134,13 +140,17 @@ def convert_gguf(model: PackagedModel, target: Path, progress: Progress) -> None
     import torch  # imported here so that reading the package list does not load torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    doing = f"converting {model.name}"
+    checkpoint(doing)
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:
         progress(0.05, f"{model.name}: locating the GGUF file")
         folder = _gguf_folder(model, work)
+        checkpoint(doing)
         progress(0.1, f"{model.name}: reading the tokenizer from GGUF")
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=model.gguf_file)
+        checkpoint(doing)
         progress(
             0.2,
             f"{model.name}: de-quantizing the weights (once; this takes a minute on a CPU)",
@@ -159,11 +169,12 @@ def convert_gguf(model: PackagedModel, target: Path, progress: Progress) -> None
         if target.exists():
             shutil.rmtree(target)
         os.replace(out, target)
-        progress(1.0, f"{model.name}: converted into {target}")
+        progress(1.0, f"{model.name}: converted into the conversion cache")
+        log.info("%s converted into %s", model.name, target)
     except OSError as exc:
         if exc.errno == 28:  # ENOSPC
             raise PlaygroundError(
-                f"The disk is full while converting {model.name} into {target.parent}: free about 1 GB "
+                f"The disk is full while converting {model.name} into the conversion cache: free about 1 GB "
                 "or point PLAYGROUND_CACHE to a disk with room."
             ) from exc
         raise

@@ -18,11 +18,12 @@ import re
 from dataclasses import dataclass
 
 import torch
-from transformers import PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PretrainedConfig, PreTrainedModel, PreTrainedTokenizerBase, StoppingCriteria
 
-from playground.errors import PlaygroundError
+from playground.errors import PlaygroundError, Stopped, for_visitor
 from playground.heads import model_window, require_text
 from playground.lecture import GENERATIVE_QA, SUMMARIZATION, TEXT2TEXT_TASKS, TRANSLATION, check_family_supported
+from playground.limits import checkpoint
 
 LANGUAGE_NAMES = {
     "ar": "Arabic",
@@ -195,6 +196,7 @@ def _marian_prompt(
             f"for {task} load a BART or T5 checkpoint."
         )
     pair = marian_pair(name, tokenizer)
+    name = _shown_name(name)
     if pair is None:
         note = "The checkpoint's language pair is unknown (its name is not opus-mt-SRC-TGT)."
         return Prompt(text, notes=(note,))
@@ -250,6 +252,15 @@ def _mbart_code(language: str | None, codes: tuple[str, ...], side: str) -> str:
     )
 
 
+def _shown_name(name_or_path: str) -> str:
+    """A checkpoint's name for a message: a Hub id as is; for a folder on the server, only its
+    opus-mt-SRC-TGT part, never the server's path."""
+    if not name_or_path.startswith(("/", "~", ".")) and ":\\" not in name_or_path:
+        return name_or_path
+    match = _MARIAN_NAME.search(name_or_path.rstrip("/") + "/")
+    return match.group(0).rstrip("/") if match else for_visitor(name_or_path)
+
+
 def _name(code: str) -> str:
     return LANGUAGE_NAMES.get(code, code.capitalize())
 
@@ -293,16 +304,20 @@ def text_to_text(
     if prompt.forced_bos_token_id is not None:
         extra["forced_bos_token_id"] = prompt.forced_bos_token_id
     names = [name for name in tokenizer.model_input_names if name in inputs]
+    deadline = _DeadlineCriteria()
     with torch.inference_mode():
         sequences = model.generate(
             **{name: inputs[name].to(model.device) for name in names},
             max_new_tokens=max_new_tokens,
             do_sample=False,
             num_beams=1,
+            stopping_criteria=[deadline],
             **extra,
         )
     # generate() returns the decoder start token first; it was not generated.
     generated = sequences[0, 1:].tolist()
+    if deadline.stopped is not None:
+        raise Stopped(str(deadline.stopped), output=tokenizer.decode(generated, skip_special_tokens=True))
     return Text2TextResult(
         output=tokenizer.decode(generated, skip_special_tokens=True),
         prompt=prompt.text,
@@ -311,3 +326,18 @@ def text_to_text(
         output_tokens=len(generated),
         notes=tuple(notes),
     )
+
+
+class _DeadlineCriteria(StoppingCriteria):
+    """Ends ``generate`` at the next token once the request is past its time limit or cancelled,
+    keeping why, so that the text so far can go with the stop."""
+
+    def __init__(self):
+        self.stopped: Stopped | None = None
+
+    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
+        try:
+            checkpoint("generating; the text so far is kept")
+        except Stopped as stop:
+            self.stopped = stop
+        return torch.full((input_ids.shape[0],), self.stopped is not None, dtype=torch.bool, device=input_ids.device)

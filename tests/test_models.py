@@ -47,7 +47,7 @@ def test_references_parse_to_their_source(tiny_folders):
 def test_invalid_references_get_a_message_that_says_what_to_type(text):
     with pytest.raises(PlaygroundError) as error:
         parse_reference(text)
-    assert any(word in str(error.value) for word in ("model id", "No model", "does not exist", "Folder"))
+    assert any(word in str(error.value) for word in ("model id", "No model", "not a model folder", "Folder"))
 
 
 @pytest.mark.parametrize("revision", ["../../x", "main/..", "a..b", "bad rev", "x" * 129])
@@ -63,10 +63,14 @@ def test_unknown_hub_model_offline_says_so_and_lists_what_is_available():
     assert "not available offline" in message and "smollm2-135m-instruct" in message
 
 
-def test_folder_without_a_model_is_refused(tmp_path):
-    (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(PlaygroundError, match="no config.json"):
-        load_model(parse_reference(str(tmp_path)))
+def test_folder_without_a_model_is_refused_by_the_name_typed(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYGROUND_MODEL_DIRS", str(tmp_path))  # where models are kept: messages say why
+    (tmp_path / "notes").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(PlaygroundError, match=r"Folder './notes' holds no model \(no config.json\)"):
+        load_model(parse_reference("./notes"))
+    with pytest.raises(PlaygroundError, match=r"Folder './gone' does not exist"):
+        parse_reference("./gone")
 
 
 def test_truncated_weight_file_gives_a_clear_message(tiny_folders, tmp_path):

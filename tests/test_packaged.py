@@ -43,7 +43,7 @@ def test_truncated_conversion_is_detected_and_rebuilt(tmp_path):
 def test_real_weights_score_a_sentence_as_a_document(smol):
     score = score_causal(smol, "The quick brown fox jumps over the lazy dog.")
     assert score.document_start == "<|endoftext|>"
-    assert 8.0 < score.perplexity < 11.0  # 9.43 measured with <|endoftext|> first (DESIGN §2)
+    assert 8.0 < score.perplexity < 11.0  # 9.43 measured with <|endoftext|> first
     assert math.isclose(score.bits_per_byte * math.log(2) * score.scored_bytes, score.total_nll_nats)
 
 
