@@ -30,7 +30,7 @@ from playground.encoders import (
     similarity,
     split_sentences,
 )
-from playground.errors import PlaygroundError, Stopped
+from playground.errors import PlaygroundError, Stopped, for_visitor
 from playground.facts import ModelFacts
 from playground.fast import gpu
 from playground.generation import Generation, GenerationSettings, build_prompt, stream
@@ -73,7 +73,7 @@ class Request:
             raise PlaygroundError("The prompt is empty: type a prompt or a text to compare the models on.")
         limits.check_prompt(self.text)
         if self.target is not None:
-            limits.check_prompt(self.target)
+            limits.check_prompt(self.target, "target")
         tokens = self.generation.max_new_tokens
         if isinstance(tokens, int) and not isinstance(tokens, bool):
             limits.check_new_tokens(tokens)  # the deployment's cap first: it is the one to report
@@ -297,7 +297,7 @@ def _work(index: int, column: Column, run: _Run) -> None:
             state = update
             run.events.put((index, state))
     except Stopped as exc:
-        run.events.put((index, replace(state, status="stopped", error=str(exc))))
+        run.events.put((index, replace(state, status="stopped", error=str(exc), output=exc.output or state.output)))
     except PlaygroundError as exc:
         run.events.put((index, replace(state, status="error", error=str(exc))))
     except (torch.OutOfMemoryError, MemoryError):
@@ -312,7 +312,7 @@ def _work(index: int, column: Column, run: _Run) -> None:
         run.events.put((index, replace(state, status="error", error=message)))
     except Exception as exc:  # noqa: BLE001 - one model's failure must not take down the others
         log.exception("model %s failed", column.label)
-        message = f"{column.label} failed: {type(exc).__name__}: {exc}"
+        message = f"{column.label} failed: {type(exc).__name__}: {for_visitor(str(exc), column.reference)}"
         run.events.put((index, replace(state, status="error", error=message)))
 
 
@@ -343,6 +343,11 @@ def run_one(lm: LoadedModel, request: Request, state: Result, run: _Run | None =
         torch.cuda.reset_peak_memory_stats(lm.device)
     with gpu.shared(lm.device):
         state = replace(state, **_token_counts(lm, request))
+        if run is not None:  # reading a text costs time by its tokens: bounded per model, not only by characters
+            run.limits.check_tokens(state.text_tokens, lm.label)
+            if request.target:
+                target = len(lm.tokenizer(request.target, add_special_tokens=False)["input_ids"])
+                run.limits.check_tokens(target, lm.label, "target")
         if lm.kind is Kind.ENCODER_DECODER and request.task:
             output, result, seconds = run_text2text(lm, request)
             state = replace(state, output=output, task=request.task, task_result=result, task_seconds=seconds)

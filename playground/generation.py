@@ -29,6 +29,7 @@ from playground.errors import PlaygroundError
 from playground.fast import DEFAULT_SPEED, DecodePath, check_speed, decode_path, keeps_logits
 from playground.fast.static import RowDoesNotFit
 from playground.kinds import Kind
+from playground.limits import checkpoint
 from playground.metrics import tokens_per_second
 from playground.models import LoadedModel
 
@@ -199,6 +200,7 @@ def stream(lm: LoadedModel, text: str, settings: GenerationSettings) -> Iterator
     decoding = start(lm, text, settings)
     try:
         while not decoding.done:
+            checkpoint("generating; the text so far is kept")  # every token: pieces can be empty
             decoding.launch()
             yield from decoding.collect()
     finally:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import psutil
 import torch
 
-from playground.errors import PlaygroundError
+from playground.errors import PlaygroundError, for_visitor
 from playground.facts import context_length
 from playground.scoring import DEFAULT_MAX_WINDOW
 
@@ -188,7 +188,10 @@ def estimate_reference(
     try:
         config = AutoConfig.from_pretrained(folder, revision=ref.revision, trust_remote_code=False)
     except Exception as exc:
-        raise PlaygroundError(f"Cannot read the config of {ref.label} to plan its memory: {exc}".strip()[:400]) from exc
+        reason = for_visitor(str(exc), ref.label)
+        raise PlaygroundError(
+            f"Cannot read the config of {ref.label} to plan its memory: {reason}".strip()[:400]
+        ) from exc
     return estimate(config, dtype, context, batch, name=ref.label)
 
 

@@ -31,6 +31,7 @@ from playground.models import LoadedModel
 # Float32 logits of the positions scored at once on a CPU (a batch of windows, or one window).
 LOGITS_BUDGET_BYTES = 512 * 2**20
 BATCH_BYTES_CPU = 32 * 2**20
+SLICE_BYTES = 64 * 2**20  # float32 logits of the positions whose sums are taken at once
 DEFAULT_MAX_WINDOW = 1024
 
 
@@ -210,18 +211,19 @@ def _score_windows(lm: LoadedModel, sequence: list[int], plan, nll: torch.Tensor
             batch = items[i : i + size]
             inputs = torch.tensor([sequence[b:e] for b, e, _ in batch], device=lm.device)
             keep = min(per_window, length)
-            out = lm.model(input_ids=inputs, logits_to_keep=keep) if keeps else lm.model(input_ids=inputs)
-            logits = out.logits
+            logits = (lm.model(input_ids=inputs, logits_to_keep=keep) if keeps else lm.model(input_ids=inputs)).logits
             kept = logits.shape[1]
-            # logits[k] at window position p predicts sequence position b + p + 1
-            rows, columns, targets, places = [], [], [], []
             for row, (b, e, s) in enumerate(batch):
-                rows += [row] * (e - s)
-                columns += [p - 1 - b - (length - kept) for p in range(s, e)]
-                targets += sequence[s:e]
-                places += range(s, e)
-            index = torch.tensor([rows, columns, targets, places], device=lm.device)
-            chosen = logits[index[0], index[1]].float()  # [scored positions, vocabulary]
-            true = chosen.gather(-1, index[2][:, None])
-            nll[index[3]] = chosen.logsumexp(-1) - true[:, 0]
-            rank[index[3]] = (chosen > true).sum(-1) + 1
+                # logits[k] at window position p predicts sequence position b + p + 1; the scored
+                # positions of a window are consecutive, so their logits are a view, not a copy
+                first = s - 1 - b - (length - kept)
+                targets = torch.tensor(sequence[s:e], device=lm.device)
+                # in slices of positions: log-sum-exp and the rank count make temporaries as large
+                # as what they read
+                step = max(1, SLICE_BYTES // (logits.shape[-1] * _LOGIT_BYTES))
+                for p in range(0, e - s, step):
+                    chosen = logits[row, first + p : first + min(p + step, e - s)].float()
+                    true = chosen.gather(-1, targets[p : p + step, None])
+                    nll[s + p : s + p + len(chosen)] = chosen.logsumexp(-1) - true[:, 0]
+                    rank[s + p : s + p + len(chosen)] = (chosen > true).sum(-1) + 1
+            del logits, chosen  # before the next batch's forward: two windows' logits never coexist

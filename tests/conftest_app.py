@@ -186,6 +186,9 @@ def launch_page(tmp: Path, paths: dict[str, str], extra: dict[str, Preset] | Non
     cache is ``tmp``."""
     os.environ["PLAYGROUND_CACHE"] = str(tmp / "cache")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    # The page serves the tiny models from their folder, as a lecturer serves theirs: it is a model
+    # place, where a folder that is not a model may be described as such (docs/security.md).
+    os.environ["PLAYGROUND_MODEL_DIRS"] = os.path.commonpath(list(paths.values()))
     import app
 
     demo = app.build_demo(presets=tiny_presets(paths) | (extra or {}), export_dir=tmp / "exports")

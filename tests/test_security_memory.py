@@ -49,3 +49,36 @@ def test_scoring_in_smaller_pieces_gives_the_same_numbers(loaded, monkeypatch):
     for whole, pieces in ((whole_pseudo, pseudo), (whole_target, target)):
         assert abs(whole.total_nll_nats - pieces.total_nll_nats) < 1e-3 * abs(whole.total_nll_nats)
         assert [t.rank for t in whole.tokens] == [t.rank for t in pieces.tokens]
+
+
+def test_causal_scoring_keeps_a_large_vocabulary_within_the_logits_budget(tmp_path):
+    """A 262k-token vocabulary (Gemma-3's) over a long text: the window shrinks so that its scored
+    logits fit the budget, and scoring reads them as views, not copies."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from playground import scoring
+
+    vocabulary = 262_144
+    tokenizer = tiny_models.byte_bpe_tokenizer(260)
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=vocabulary,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=4096,
+        bos_token_id=0,
+        eos_token_id=0,
+        tie_word_embeddings=True,
+    )
+    LlamaForCausalLM(config).save_pretrained(tmp_path / "wide")
+    tokenizer.save_pretrained(tmp_path / "wide")
+    lm = ModelCache(device=torch.device("cpu"), dtype=torch.float32).get(str(tmp_path / "wide")).model
+    text = " ".join(tiny_models.CORPUS) * 4  # about 1,500 tokens
+    with PeakRss() as rss:
+        score = scoring.score_causal(lm, text)
+    assert score.scored_tokens > 1_000 and score.window * vocabulary * 4 <= scoring.LOGITS_BUDGET_BYTES
+    # the model's own logits of one window, a comparison mask a quarter of that, and room for the rest
+    assert rss.growth < 1.5 * scoring.LOGITS_BUDGET_BYTES + 200 * MiB, f"grew {rss.growth / MiB:.0f} MiB"
