@@ -200,9 +200,11 @@ def stream(lm: LoadedModel, text: str, settings: GenerationSettings) -> Iterator
     decoding = start(lm, text, settings)
     try:
         while not decoding.done:
-            checkpoint("generating; the text so far is kept")  # every token: pieces can be empty
             decoding.launch()
-            yield from decoding.collect()
+            updates = decoding.collect()
+            yield from updates
+            if not updates:  # a token with no visible text yet: the caller saw nothing to stop at
+                checkpoint("generating; the text so far is kept")
     finally:
         decoding.close()
 

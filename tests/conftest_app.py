@@ -84,8 +84,12 @@ def build_tiny_models(folder: Path) -> dict[str, str]:
             **shared,
         )
     )
+    # Wide enough that 512 tokens take seconds on a CPU: the tests that stop a run mid-way need
+    # one that is still running when they press Stop, however fast the machine.
+    slow = GPT2LMHeadModel(GPT2Config(n_layer=8, n_embd=512, n_head=8, n_positions=1024, **shared))
     paths = {}
-    for name, model, template in (("tiny-gpt2", gpt2, None), ("tiny-llama-chat", llama, CHAT_TEMPLATE)):
+    decoders = (("tiny-gpt2", gpt2, None), ("tiny-llama-chat", llama, CHAT_TEMPLATE), ("slow-gpt2", slow, None))
+    for name, model, template in decoders:
         target = folder / name
         model.save_pretrained(target)
         tokenizer.chat_template = template

@@ -248,6 +248,7 @@ def test_a_share_link_reopens_the_same_settings(page: Page, browser: Browser, se
 def test_a_new_preset_mid_run_stops_the_run_and_clears_its_views(page: Page, browser: Browser, served):
     url, paths, _ = served
     open_page(page, url)
+    model_box(page, 1).fill(paths["slow-gpt2"])  # still writing when the preset changes
     set_max_tokens(page, 512)
     page.locator("#pg-run").click()
     expect(page.locator(".pg-col[data-status=running]").first).to_be_visible(timeout=20_000)
@@ -288,8 +289,9 @@ def test_results_say_which_prompt_they_are_for(page: Page, served):
 
 
 def test_stop_keeps_the_text_so_far_and_looks_neutral(page: Page, served):
-    url, _, _ = served
+    url, paths, _ = served
     open_page(page, url)
+    model_box(page, 1).fill(paths["slow-gpt2"])  # still writing when Stop is pressed
     set_max_tokens(page, 512)
     page.locator("#pg-run").click()
     expect(page.locator("#pg-col-1 .pg-output")).not_to_be_empty(timeout=20_000)

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -212,12 +213,13 @@ def test_a_hub_model_offline_is_exit_3_with_the_closest_packaged_name(cli, tiny_
 
 
 def test_a_model_that_fails_is_exit_1_and_its_reason_is_under_the_table(cli, tiny_folders, tmp_path):
-    empty = tmp_path / "not-a-model"
-    empty.mkdir()
-    code, out, _ = cli("--models", tiny_folders["gpt2"], empty, "--prompt", "Hi", "--max-new-tokens", "2", "--quiet")
+    broken = tmp_path / "no-weights"  # a config with no weights beside it: it fails when it loads
+    broken.mkdir()
+    shutil.copy(Path(tiny_folders["gpt2"]) / "config.json", broken / "config.json")
+    code, out, _ = cli("--models", tiny_folders["gpt2"], broken, "--prompt", "Hi", "--max-new-tokens", "2", "--quiet")
     assert code == 1
     mark = re.search(r"error\[(\d+)\]", out).group(1)
-    assert re.search(rf"^\[{mark}\] [^[]*holds\s+no\s+model", out, re.M)
+    assert re.search(rf"^\[{mark}\] [^[]*weight", out, re.M)
 
 
 def test_a_preset_file_decides_greedy_or_sampled_per_column(cli, tiny_folders, tmp_path):

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import shutil
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,12 +65,13 @@ def test_every_command_line_export_validates(cli_run, tiny_folders, tmp_path):
 
 
 def test_a_failed_model_still_gives_a_valid_export(cli_run, tiny_folders, tmp_path):
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    code, printed = cli_run("--models", tiny_folders["gpt2"], empty, "--prompt", "Hi", "--format", "json", "--quiet")
+    broken = tmp_path / "no-weights"  # a config with no weights beside it: it fails when it loads
+    broken.mkdir()
+    shutil.copy(Path(tiny_folders["gpt2"]) / "config.json", broken / "config.json")
+    code, printed = cli_run("--models", tiny_folders["gpt2"], broken, "--prompt", "Hi", "--format", "json", "--quiet")
     data = valid(json.loads(printed))
     failed = data["results"][1]
-    assert code == 1 and failed["status"] == "error" and "holds no model" in failed["error"]
+    assert code == 1 and failed["status"] == "error" and "weight" in failed["error"]
     assert failed["facts"] is None and failed["metrics"]["perplexity"]["missing"] == failed["error"]
 
 
