@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from playground.distribution import Distribution
 from playground.kinds import Kind
+from playground.lecture import LECTURE_POINTS
 from playground.presets import Preset
 from web.escape import esc
 from web.render.common import colour, model_name, percent
@@ -23,9 +24,21 @@ SUITS = {
 }
 """What each kind of model is good for, one line for a column."""
 
-VIEWS = {"gpt2-sizes": "size", "tokenizers": "tokens", "decoding": "next", "surprise": "surprise"}
-VIEWS["facts-and-cost"] = "facts"
-"""Preset name -> the results tab that makes its point; other presets open on the outputs."""
+
+def _views() -> dict[str, str]:
+    # A preset that serves two points (offline-default: model types, then facts) opens on the
+    # view of the first: the lecture meets it there first.
+    views: dict[str, str] = {}
+    for point in LECTURE_POINTS:
+        views.setdefault(point.preset, point.view)
+        views.setdefault(point.offline_preset, point.view)
+    return views
+
+
+VIEWS = _views()
+"""Preset name -> the results tab that makes its point, from the lecture's seven points
+(``playground.lecture.LECTURE_POINTS``, each point's preset and its offline stand-in); other
+presets open on the outputs."""
 
 
 def kind_note(kind: str) -> str:
