@@ -17,7 +17,8 @@ from playground.fast import on_zero_gpu
 from web.handlers import Handlers
 from web.results import RUN_OUTPUTS
 from web.selection import BOX_OUTPUTS, PRESET_OUTPUTS, RESTORE_OUTPUTS
-from web.settings import COST, LINK, LOAD, NEXT, RUN, api_signature
+from web.settings import COST, LINK, LOAD, RUN, api_signature
+from web.teaching import NEXT_INPUTS
 
 GPU_CONCURRENCY = 16
 
@@ -108,7 +109,7 @@ def wire(demo: gr.Blocks, page: dict, handlers: Handlers) -> None:
         api_name="prompt_positions",
         queue=False,
     )
-    next_tokens = {"inputs_kwargs": named(NEXT), "outputs": page["next"], "concurrency_id": "models"}
+    next_tokens = {"inputs_kwargs": named(NEXT_INPUTS), "outputs": page["next"], "concurrency_id": "models"}
     cost = {"inputs_kwargs": named(COST), "outputs": page["cost"]}
     for name, event in (("load", load), ("run", run)):
         event.success(
