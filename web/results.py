@@ -18,7 +18,7 @@ from playground.compare import MAX_MODELS, Request, Result
 from playground.errors import Stopped
 from playground.limits import Deadline, checkpoint, within
 from web.escape import esc
-from web.render import columns, facts, metrics, size, status, tokens
+from web.render import columns, facts, metrics, size, status, surprise, tokens
 from web.runs import Snapshot
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def final_views(
         "tokens": lambda: tokens.tokenizer_view(
             request.text, results, _segments(request.text, results, references, segmentation)
         ),
-        "surprise": lambda: tokens.surprise_view(request.text, request.target or "", results),
+        "surprise": lambda: surprise.surprise_view(request.text, request.target or "", results),
     }
     with within(deadline):
         for name, draw in drawers.items():
