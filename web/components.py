@@ -119,6 +119,11 @@ def _results(page: Page, preset: Preset, limits: Limits) -> None:
                 page["size"] = gr.HTML(PLACEHOLDER, elem_id="pg-size")
                 page["charts"] = gr.HTML(elem_id="pg-charts")
             with gr.Tab("Tokenizers", id="tokens", elem_id="pg-tab-tokens"):
+                # Off by default; projector mode turns it on (web.events): a room cannot hover.
+                page["spellings"] = gr.Checkbox(
+                    False, label="Show token spellings as text (Ġ ▁: a space, ##: inside a word, lower case)",
+                    elem_id="pg-spellings", container=False,
+                )  # fmt: skip
                 page["tokens"] = gr.HTML(PLACEHOLDER, elem_id="pg-tokens")
             with gr.Tab("Surprise", id="surprise", elem_id="pg-tab-surprise"):
                 page["surprise"] = gr.HTML(PLACEHOLDER, elem_id="pg-surprise")

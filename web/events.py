@@ -98,6 +98,9 @@ def wire(demo: gr.Blocks, page: dict, handlers: Handlers) -> None:
     )
     demo.load(handlers.restore, None, listed(RESTORE_OUTPUTS), api_name="restore_settings")
     page["projector"].change(None, page["projector"], None, js="(on) => window.pgProjector(on)", api_name="projector")
+    # Projector mode shows token spellings as text (nobody in a room can hover); the box can undo it.
+    page["projector"].change(None, page["projector"], page["spellings"], js="(on) => on", api_name="spellings_follow")
+    page["spellings"].change(None, page["spellings"], None, js="(on) => window.pgSpellings(on)", api_name="spellings")
     page["task"].input(
         handlers.label_boxes, inputs_kwargs=named(BOX_NAMES), outputs=listed(BOX_OUTPUTS), api_name="label_boxes",
         queue=False, preprocess=False,

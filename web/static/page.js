@@ -13,6 +13,8 @@
     }
     body.classList.toggle('projector', !!on);
   };
+  // Token spellings as text under each token (the "Show token spellings" box).
+  window.pgSpellings = (on) => body.classList.toggle('pg-spellings', !!on);
   const asked = new URLSearchParams(window.location.search).get('projector');
   if (['1', 'true', 'yes', 'on'].includes((asked || '').toLowerCase())) window.pgProjector(true);
 
