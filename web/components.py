@@ -114,9 +114,10 @@ def _results(page: Page, preset: Preset, limits: Limits) -> None:
                     shown = columns.idle_column(i, slot) if slot else columns.UNUSED
                     page[f"column_{i + 1}"] = gr.HTML(shown, elem_id=f"pg-col-{i + 1}", min_width=280)
             with gr.Tab("Size & metrics", id="size", elem_id="pg-tab-size"):
+                # The size view first: it makes the size point; the table of every metric follows.
+                page["size"] = gr.HTML(PLACEHOLDER, elem_id="pg-size")
                 page["metrics"] = gr.HTML(metrics.metrics_table([]), elem_id="pg-metrics")
                 page["missing"] = gr.HTML(elem_id="pg-missing")
-                page["size"] = gr.HTML(PLACEHOLDER, elem_id="pg-size")
                 page["charts"] = gr.HTML(elem_id="pg-charts")
             with gr.Tab("Tokenizers", id="tokens", elem_id="pg-tab-tokens"):
                 # Off by default; projector mode turns it on (web.events): a room cannot hover.

@@ -10,7 +10,7 @@ that a long text cannot hold the queue after the comparison ended.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import gradio as gr
 
@@ -103,12 +103,14 @@ def final_views(
     references: list[str],
     segmentation: Callable[[str, str], list[tokens.Segment]],
     deadline: Deadline,
+    training: Sequence[str | None] = (),
 ) -> dict:
     """The size chart and the tokenizer and surprise views, drawn under the request's deadline. A
-    view the deadline stops says so in its place; the others are kept."""
+    view the deadline stops says so in its place; the others are kept. ``training`` is what the
+    preset states about each column's training data (the size view's family test reads it)."""
     views: dict[str, str] = {}
     drawers = {
-        "size": lambda: size.size_chart(results),
+        "size": lambda: size.size_chart(results, training),
         "tokens": lambda: tokens.tokenizer_view(
             request.text, results, _segments(request.text, results, references, segmentation)
         ),
