@@ -522,8 +522,8 @@ def test_a_crafted_model_name_is_shown_as_text_everywhere(client, tiny, payload)
 
 
 def test_the_views_drawn_after_the_comparison_stop_at_the_request_deadline():
-    """The size, tokenizer and surprise views run under the request's deadline: past it, each says
-    where it stopped instead of holding the queue."""
+    """Why they differ and the size, tokenizer and surprise views run under the request's deadline:
+    past it, each says where it stopped instead of holding the queue."""
     from playground.compare import Request, Result
     from playground.limits import Deadline
     from web.results import final_views
@@ -532,7 +532,7 @@ def test_the_views_drawn_after_the_comparison_stop_at_the_request_deadline():
     past = Deadline(180.0, time.monotonic() - 1)
     results = [Result("a", "done"), Result("b", "done")]
     views = final_views(Request(PROMPT), results, ["a", "b"], lambda ref, text: cut.append(ref) or [], past)
-    assert set(views) == {"size", "tokens", "surprise"}
+    assert set(views) == {"why", "size", "tokens", "surprise"}
     assert all("Stopped at the request time limit of 180 s" in view for view in views.values()), views
     assert cut == [], "no tokenizer ran past the deadline"
 

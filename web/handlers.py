@@ -261,7 +261,9 @@ class Handlers(Selection, Teaching):
     def final_outputs(self, settings: Settings, req: Request, results: list[Result], comparison: Comparison) -> dict:
         """The views drawn once the engine is done, under the request's deadline, and the exports."""
         training = self.stated_training(settings, comparison.references)
-        views = final_views(req, results, comparison.references, self.segmentation, comparison.deadline(), training)
+        views = final_views(
+            req, results, comparison.references, self.segmentation, comparison.deadline(), training, comparison.columns
+        )
         try:
             json_path, csv_path = exports.write(self.export_dir, results, settings.as_dict(), req, comparison.columns)
         except OSError as exc:  # a full disk costs the downloads, not the comparison on the page
