@@ -8,8 +8,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from playground.facts import compact
 from web.escape import esc
-from web.render.common import human_count
 
 _W, _H = 420, 250  # SVG user units; the figure scales to its box
 _LEFT, _RIGHT, _TOP, _BOTTOM = 58, 24, 34, 46
@@ -74,7 +74,7 @@ def size_svg(points: Sequence[Point], title: str, tag: str, trend: bool, remark:
         parts.append(f'<text class="pg-tick" x="{_LEFT - 6}" y="{y(tick) + 5:.1f}" text-anchor="end">{tick:g}</text>')
     for p in points:
         cx, cy = x(p.parameters), y(p.value)
-        size = esc(human_count(p.parameters))
+        size = esc(compact(p.parameters))
         parts.append(
             f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="7" fill="{p.colour}"><title>{esc(p.name)}: '
             f"{p.value:.3f} at {size} parameters</title></circle>"
