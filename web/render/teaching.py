@@ -131,7 +131,7 @@ def next_token_view(
     )
     return (
         f'<div class="pg-nexts"><div class="pg-next-where">Next token after position {position} · {esc(settings)}'
-        f'{caret_text(text, position)}</div>{legend}<div class="pg-next-grid">{"".join(panels)}</div></div>'
+        f'{caret_text(text, position)}</div><div class="pg-next-grid">{"".join(panels)}</div>{legend}</div>'
     )
 
 
