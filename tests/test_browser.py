@@ -384,16 +384,17 @@ def test_no_serious_accessibility_violations(browser: Browser, served, mode, vie
     assert serious_violations(page) == [], f"{mode}, before a run"
     run_and_wait(page)
     open_settings(page)
-    for tab in ("Outputs", "Size & metrics", "Tokenizers"):
+    for tab in ("Outputs", "Size & metrics", "Tokenizers", "Surprise", "Next token", "Facts & cost"):
         open_tab(page, tab)
         settle(page)
         assert serious_violations(page) == [], f"{mode}, {tab}"
     page.context.close()
 
 
-def point(page: Page, number: int, name: str) -> None:
-    """A screenshot of what the room sees for one teaching point: the results, scrolled to the top."""
-    page.locator("#pg-results").evaluate("e => e.scrollIntoView({block: 'start'})")
+def point(page: Page, number: int, name: str, top: str = "#pg-results") -> None:
+    """A screenshot of what the room sees for one teaching point: the results (or ``top``) scrolled
+    to the top of the screen."""
+    page.locator(top).first.evaluate("e => e.scrollIntoView({block: 'start'})")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"point-{number}-{name}.png")
 
@@ -508,7 +509,7 @@ def test_a_lecture_through_every_teaching_view(page: Page, served):
     expect(tokens).to_have_text([published_tokens, re.compile("not published"), re.compile("not published")])
     wall_clock = cost.locator("tr", has_text="wall clock").locator("td").first
     expect(wall_clock).to_contain_text(re.compile(r"\d (seconds|minutes|hours|days)"))
-    point(page, 7, "facts-and-cost")
+    point(page, 7, "facts-and-cost", "#pg-facts")
 
     choose_preset(page, "Tiny trio")  # base vs instruct: the same network with and without its template
     expect(page.get_by_role("tab", name="Outputs", exact=True)).to_have_attribute("aria-selected", "true")

@@ -29,7 +29,7 @@ HOT_SPOTS = 3
 def heat_colour(intensity: float) -> str:
     """Pale yellow (0 bits) to red (the top of the scale); dark text stays readable on every shade."""
     t = min(max(intensity, 0.0), 1.0)
-    return f"hsl({55 - 55 * t:.0f}, 90%, {94 - 44 * t:.0f}%)"
+    return f"hsl({55 - 55 * t:.0f}, 90%, {94 - 34 * t:.0f}%)"
 
 
 def surprise_view(text: str, target: str, results: Sequence[Result], why: str = "") -> str:
@@ -67,7 +67,7 @@ def surprise_view(text: str, target: str, results: Sequence[Result], why: str = 
         word = f"“{span.text.strip()}”: {bits:.1f} bits" if bits is not None else "not all scored"
         title = (
             f"{alignment.models[m].label}\n{word}\ntoken {' + '.join(repr(p) for p in token.pieces)}: "
-            f"{token.surprisal_bits:.2f} bits (p = {2**-token.surprisal_bits:.2g}), rank {token.worst_rank:,}"
+            f"surprisal {token.surprisal_bits:.2f} bits (p = {2**-token.surprisal_bits:.2g}), rank {token.worst_rank:,}"
         )
         if intensity is None:
             return kind, "", title, {}
