@@ -386,21 +386,27 @@ def test_no_serious_accessibility_violations(browser: Browser, served, mode, vie
     assert serious_violations(page) == [], f"{mode}, before a run"
     run_and_wait(page)
     open_settings(page)
-    for tab in ("Outputs", "Size & metrics", "Tokenizers"):
+    for tab in ("Outputs", "Size & metrics", "Tokenizers", "Surprise", "Next token", "Facts & cost"):
         open_tab(page, tab)
         settle(page)
         assert serious_violations(page) == [], f"{mode}, {tab}"
     page.context.close()
 
 
-def point(page: Page, number: int, name: str) -> None:
-    """A screenshot of what the room sees for one teaching point: the results, scrolled to the top."""
-    page.locator("#pg-results").evaluate("e => e.scrollIntoView({block: 'start'})")
+def point(page: Page, number: int, name: str, top: str = "#pg-results") -> None:
+    """A screenshot of what the room sees for one teaching point: the results (or ``top``) scrolled
+    to the top of the screen."""
+    page.locator(top).first.evaluate("e => e.scrollIntoView({block: 'start'})")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / f"point-{number}-{name}.png")
 
 
+def above(upper: dict | None, lower: dict | None) -> bool:
+    return upper is not None and lower is not None and upper["y"] + upper["height"] <= lower["y"] + 1
+
+
 def test_a_lecture_through_every_teaching_view(page: Page, served):
+    """The seven points at 1280x720 in projector mode, each with what the room must see on it."""
     url, paths, _ = served
     page.goto(url + "/?projector=1")  # a lecture is on a projector
     expect(page.locator("#pg-projector input")).to_be_checked(timeout=20_000)
@@ -419,13 +425,28 @@ def test_a_lecture_through_every_teaching_view(page: Page, served):
     marked = ner.locator(".pg-task[data-task=ner] .pg-marked")
     expect(marked).to_contain_text("Warsaw")  # the whole text, entities marked in it with type and score
     expect(marked.locator("mark.pg-ent").first).to_contain_text(re.compile(r"(PER|LOC) \d+%"))
+    # why they differ: one line per cause, above the outputs, in type a room reads
+    why = page.locator("#pg-why .pg-why-differ")
+    expect(why.locator("li[data-cause=kind]")).to_contain_text("Kind:")
+    expect(why.locator("li[data-cause=tokens]")).to_contain_text("Tokens for the same text:")
+    assert above(box(page, "#pg-why .pg-why-differ"), box(page, "#pg-col-1")), "the causes stand above the outputs"
+    assert why.locator("li").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") >= 18
     point(page, 1, "model-types")
 
-    open_tab(page, "Size & metrics")
-    expect(page.locator("#pg-size .pg-size-panel")).to_have_count(2)  # perplexity, bits per byte
-    for panel in page.locator("#pg-size .pg-size-panel").all():
+    open_tab(page, "Size & metrics")  # the published series first, then the run's models
+    published = page.locator("#pg-size .pg-size-panel[data-source=published]")
+    expect(published).to_have_count(2)
+    expect(published.first.locator("svg")).to_contain_text("published")
+    expect(published.first.locator("circle")).to_have_count(4)  # GPT-2 at four sizes
+    expect(page.locator("#pg-size .pg-published .pg-trend")).to_have_count(2)  # one family: a trend
+    assert on_first_screen(box(page, "#pg-size .pg-published svg"), VIEWPORT), "the published chart is on the screen"
+    live = page.locator("#pg-size .pg-live .pg-size-panel")
+    expect(live).to_have_count(2)  # perplexity, bits per byte
+    for panel in live.all():
         expect(panel.locator("circle")).to_have_count(2)  # the two decoders; the tagger has no perplexity
-    expect(page.locator("#pg-size .pg-warn")).to_contain_text("compare bits per byte")
+        expect(panel.locator("svg .pg-chart-remark")).to_have_text(["different families", "not a size comparison"])
+    expect(page.locator("#pg-size .pg-live .pg-trend")).to_have_count(0)  # two families: no line
+    expect(page.locator("#pg-size .pg-warn").last).to_contain_text("compare bits per byte")
     point(page, 2, "size")
 
     open_tab(page, "Tokenizers")
@@ -438,10 +459,26 @@ def test_a_lecture_through_every_teaching_view(page: Page, served):
     assert rows == [prompt] * 3, "each model's row should spell out the same characters"
     starts = [page.locator(f"#pg-tokens .pg-blk > :nth-child({m}).pg-start").count() for m in (1, 2, 3)]
     assert len(set(starts)) > 1, "three tokenizers cut the text into the same number of tokens"
+    # on a projector the spellings are text under each token, not a hover: Ġ for a space, lower case
+    spellings = page.locator("#pg-spellings input")
+    expect(spellings).to_be_checked()
+    shown = "() => [...document.querySelectorAll('#pg-tokens .pg-cell[data-spell]')].map(c => "
+    shown += "getComputedStyle(c, '::after').content.replace(/^\"|\"$/g, ''))"
+    spelled = page.evaluate(shown)
+    assert any(s.startswith("Ġ") for s in spelled) and "marie" in spelled, spelled
+    spellings.uncheck()
+    assert set(page.evaluate(shown)) == {"none"}, "unchecked, the spellings go"
+    spellings.check()
     point(page, 3, "tokenizers")
 
-    open_tab(page, "Surprise")
+    open_tab(page, "Surprise")  # each word by its bits on one scale, the legend and the hottest in bits
     expect(page.locator("#pg-surprise .pg-grid").first.locator(".pg-blk").first.locator(".pg-cell")).to_have_count(2)
+    expect(page.locator("#pg-surprise .pg-heat-legend")).to_contain_text(re.compile(r"0\s*\S+\s*\d+ bits"))
+    hottest = page.locator("#pg-surprise .pg-hottest-row")
+    expect(hottest).to_have_count(2)
+    expect(hottest.first.locator(".pg-hot-word").first).to_contain_text(re.compile(r"\d+\.\d bits"))
+    heats = page.locator("#pg-surprise .pg-cell[data-heat]").evaluate_all("cs => cs.map(c => +c.dataset.heat)")
+    assert 0.9 <= max(heats) <= 1.0, "the hottest word takes the top of the scale"
     expect(page.locator("#pg-surprise .pg-hot-table tbody tr").first).to_be_visible()
     expect(page.locator("#pg-surprise .pg-bucket-row")).to_have_count(2)
     expect(page.locator("#pg-surprise")).to_contain_text("Not scored over this text")
@@ -462,14 +499,19 @@ def test_a_lecture_through_every_teaching_view(page: Page, served):
     page.locator("#pg-load").click()  # the facts card opens with the training facts and the cost
     expect(page.get_by_role("tab", name="Facts & cost", exact=True)).to_have_attribute("aria-selected", "true")
     expect(page.locator("#pg-facts tbody tr").first).to_contain_text("decoder")
+    matters = page.locator("#pg-facts tr.pg-matters")
+    expect(matters.first).to_contain_text("kind")  # what explains the behaviour comes first, highlighted
+    expect(page.locator("#pg-facts tr.pg-why-row")).to_have_count(matters.count())
+    expect(page.locator("#pg-facts tr.pg-why-row").first).to_contain_text("writes text left to right")
+    assert matters.count() < page.locator("#pg-facts tbody th").count() / 2, "most facts are not highlighted"
     cost = page.locator("#pg-cost tbody")
     expect(cost.locator("tr", has_text="training data")).to_contain_text("About 2 billion tokens", timeout=15_000)
     tokens = cost.locator("tr", has_text="training tokens D").locator("td")
-    published = re.compile(r"2\.0 B \(published\)")
-    expect(tokens).to_have_text([published, re.compile("not published"), re.compile("not published")])
+    published_tokens = re.compile(r"2\.0 B \(published\)")
+    expect(tokens).to_have_text([published_tokens, re.compile("not published"), re.compile("not published")])
     wall_clock = cost.locator("tr", has_text="wall clock").locator("td").first
     expect(wall_clock).to_contain_text(re.compile(r"\d (seconds|minutes|hours|days)"))
-    point(page, 7, "facts-and-cost")
+    point(page, 7, "facts-and-cost", "#pg-facts")
 
     choose_preset(page, "Tiny trio")  # base vs instruct: the same network with and without its template
     expect(page.get_by_role("tab", name="Outputs", exact=True)).to_have_attribute("aria-selected", "true")
@@ -481,18 +523,29 @@ def test_a_lecture_through_every_teaching_view(page: Page, served):
     heights = rendered.evaluate("e => [e.scrollHeight, e.clientHeight]")
     assert heights[0] <= heights[1] + 1, f"the rendered prompt is cut off in projector mode ({heights})"
     expect(page.locator("#pg-col-3 details.pg-prompt:not([open])")).to_have_count(1)
+    expect(page.locator("#pg-why li[data-cause=training]")).to_contain_text("got its chat template")
     point(page, 4, "base-vs-instruct")
+    open_tab(page, "Next token")  # one chart per prompt read: the template's and the plain one
+    reads = page.locator("#pg-next .pg-next-read")
+    expect(reads).to_have_count(3)
+    expect(reads.nth(1)).to_have_attribute("data-template", "true")
+    expect(reads.nth(1)).to_contain_text("<|user|>")
+    expect(reads.nth(2)).to_have_attribute("data-template", "false")
 
     choose_preset(page, "Tiny decoding")  # greedy and sampled side by side, and the next-token view
     expect(page.get_by_role("tab", name="Next token", exact=True)).to_have_attribute("aria-selected", "true")
+    run_and_wait(page)
+    expect(page.locator("#pg-next .pg-next")).to_have_count(1)  # greedy and sampled read one prompt: one chart
+    expect(page.locator("#pg-next .pg-next-read")).to_contain_text("Reads the prompt")
+    expect(page.locator("#pg-next .pg-cand.pg-cut").first).to_be_visible()  # the defaults cut, and it shows
+    expect(page.locator("#pg-next .pg-next-where")).to_contain_text("temperature 0.8 · top-p 0.9")
+    point(page, 5, "decoding")
     top_k = page.locator("#pg-next-k input[type=number]")
     top_k.fill("3")
     top_k.press("Enter")
-    run_and_wait(page)
-    expect(page.locator("#pg-next .pg-next")).to_have_count(1)  # the same model twice is shown once
-    expect(page.locator("#pg-next .pg-cand.pg-cut").first).to_be_visible()
+    page.locator("#pg-next-show").click()
     expect(page.locator("#pg-next .pg-next-summary")).to_contain_text("picks among 3 tokens")
-    point(page, 5, "decoding")
     open_tab(page, "Outputs")
     expect(page.locator("#pg-col-1")).to_contain_text("(greedy)")
     expect(page.locator("#pg-col-2")).to_contain_text("(sampled")
+    expect(page.locator("#pg-why li[data-cause=decoding]")).to_contain_text("is greedy")

@@ -28,8 +28,8 @@ from web.render.common import SLOT_COLOURS
 from web.results import RUN_OUTPUTS
 
 COLUMNS = slice(0, 3)
-SIZE, TOKENIZERS, SURPRISE, JSON_FILE, GUIDE = (
-    RUN_OUTPUTS.index(n) for n in ("size", "tokens", "surprise", "json", "guide")
+SIZE, TOKENIZERS, SURPRISE, JSON_FILE, GUIDE, WHY = (
+    RUN_OUTPUTS.index(n) for n in ("size", "tokens", "surprise", "json", "guide", "why")
 )
 CONTEXT = "Marie Curie was born in Warsaw and later worked in Paris."
 QUESTION = "Where was Marie Curie born?"
@@ -143,9 +143,12 @@ def test_size_chart_puts_each_decoder_at_its_parameter_count(client, tiny):
     final = run(client, [tiny["tiny-gpt2"], tiny["tiny-gpt2-b"], tiny["tiny-bert-ner"]])
     results = json.loads(Path(value(final[JSON_FILE])).read_text())["results"]
     size = value(final[SIZE])
-    panels = re.findall(r'<figure class="pg-size-panel" data-metric="(\w+)">(.*?)</figure>', size, re.S)
-    assert [metric for metric, _ in panels] == ["perplexity", "bits_per_byte"]
-    for metric, panel in panels:
+    assert "Published: GPT-2 at 4 sizes" in text_of(size), "the published series comes first"
+    panels = re.findall(
+        r'<figure class="pg-size-panel" data-metric="(\w+)" data-trend="(\w+)">(.*?)</figure>', size, re.S
+    )
+    assert [(metric, trend) for metric, trend, _ in panels] == [("perplexity", "false"), ("bits_per_byte", "false")]
+    for metric, _, panel in panels:
         points = re.findall(r'<circle cx="([\d.]+)".*?<title>(.*?): ([\d.]+) at', panel)
         assert len(points) == 2, "the tagger has no perplexity and is left off"
         by_name = {name: (float(x), float(v)) for x, name, v in points}
@@ -154,7 +157,18 @@ def test_size_chart_puts_each_decoder_at_its_parameter_count(client, tiny):
         assert (gpt2[0] > other[0]) == bigger, "x should grow with the parameter count"
         for (_, shown), result in zip((gpt2, other), results[:2], strict=True):
             assert math.isclose(shown, result["score"][metric], rel_tol=1e-3)
+        assert "pg-trend" not in panel and "not a size comparison" in text_of(panel), "two tokenizers: two families"
     assert "different tokens" in size and "BERT-token" in text_of(size)
+
+
+def test_why_they_differ_comes_with_every_run_as_the_export_has_it(client, tiny):
+    final = run(client, [tiny["tiny-gpt2"], tiny["tiny-gpt2-b"], tiny["tiny-bert-ner"]])
+    exported = json.loads(Path(value(final[JSON_FILE])).read_text())["why"]
+    shown = re.findall(r'<li data-cause="([^"]+)">(.*?)</li>', final[WHY])
+    assert [cause for cause, _ in shown] == [c["cause"] for c in exported] and {"kind", "tokens"} <= set(dict(shown))
+    assert [text_of(line) for _, line in shown] == [c["sentence"] for c in exported]
+    tokens_line = re.search(r'<li data-cause="tokens">.*?</li>', value(final[TOKENIZERS]))
+    assert tokens_line, "the tokenizer view repeats the cause it illustrates"
 
 
 def test_tokenizer_rows_spell_the_same_text_and_count_each_models_tokens(client, tiny):
@@ -190,12 +204,27 @@ def test_surprise_lines_up_the_decoders_and_counts_rank_buckets(client, tiny):
 # --- the next token ---------------------------------------------------------------------------
 
 
-def next_tokens(client: Client, models: list[str], prompt: str, position: int, **settings) -> str:
+def next_tokens(client: Client, models: list[str], prompt: str, position: int, preset: str = "", **settings) -> str:
     slots = [*models, "", ""][:3]
     top = {"temperature": 1.0, "top_p": 1.0, "top_k": 0} | settings
     return client.predict(
-        *slots, prompt, position, top["temperature"], top["top_p"], top["top_k"], api_name="/next_tokens"
-    )
+        *slots, prompt, position, top["temperature"], top["top_p"], top["top_k"], preset, "Auto",
+        api_name="/next_tokens",
+    )  # fmt: skip
+
+
+def test_each_column_has_the_next_token_chart_of_the_prompt_it_read(client, tiny):
+    gpt2, chat = tiny["tiny-gpt2"], tiny["tiny-llama-chat"]
+    prompt = "A cat sat on the mat."
+    view = next_tokens(client, [gpt2, chat, chat], prompt, len(prompt), "tiny-trio", temperature=0.8, top_p=0.9)
+    panels = re.findall(r'<div class="pg-next" style="--pg-accent:(#\w+)">(.*?)</table>', view, re.S)
+    assert [accent for accent, _ in panels] == list(SLOT_COLOURS), "with and without its template: two charts"
+    reads = [re.search(r'data-template="(\w+)".*?<code[^>]*>(.*?)</code>', p, re.S).groups() for _, p in panels]
+    assert [t for t, _ in reads] == ["false", "true", "false"]
+    assert html.unescape(reads[1][1]).startswith("<|user|>A cat sat") and "<|user|>" not in html.unescape(reads[2][1])
+    assert all('class="pg-cand pg-cut' in p for _, p in panels), "the view's defaults cut something, shaded"
+    once = next_tokens(client, [chat, chat], prompt, len(prompt), "decoding", temperature=0.8, top_p=0.9)
+    assert once.count('<div class="pg-next" style') == 1, "greedy and sampled read the same prompt: one chart"
 
 
 def test_next_tokens_shade_what_top_k_cuts_and_follow_the_position(client, tiny):

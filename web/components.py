@@ -109,16 +109,25 @@ def _results(page: Page, preset: Preset, limits: Limits) -> None:
 
     with gr.Row(equal_height=False, elem_id="pg-results"):
         with gr.Column(scale=4, min_width=640), gr.Tabs(selected=teaching.preset_view(preset)) as page["tabs"]:
-            with gr.Tab("Outputs", id="outputs", elem_id="pg-tab-outputs"), gr.Row(equal_height=False):
-                for i, slot in enumerate(columns.preset_slots(preset)):
-                    shown = columns.idle_column(i, slot) if slot else columns.UNUSED
-                    page[f"column_{i + 1}"] = gr.HTML(shown, elem_id=f"pg-col-{i + 1}", min_width=280)
+            with gr.Tab("Outputs", id="outputs", elem_id="pg-tab-outputs"):
+                # Why they differ, above the outputs it explains (filled when the run ends).
+                page["why"] = gr.HTML(elem_id="pg-why")
+                with gr.Row(equal_height=False):
+                    for i, slot in enumerate(columns.preset_slots(preset)):
+                        shown = columns.idle_column(i, slot) if slot else columns.UNUSED
+                        page[f"column_{i + 1}"] = gr.HTML(shown, elem_id=f"pg-col-{i + 1}", min_width=280)
             with gr.Tab("Size & metrics", id="size", elem_id="pg-tab-size"):
+                # The size view first: it makes the size point; the table of every metric follows.
+                page["size"] = gr.HTML(PLACEHOLDER, elem_id="pg-size")
                 page["metrics"] = gr.HTML(metrics.metrics_table([]), elem_id="pg-metrics")
                 page["missing"] = gr.HTML(elem_id="pg-missing")
-                page["size"] = gr.HTML(PLACEHOLDER, elem_id="pg-size")
                 page["charts"] = gr.HTML(elem_id="pg-charts")
             with gr.Tab("Tokenizers", id="tokens", elem_id="pg-tab-tokens"):
+                # Off by default; projector mode turns it on (web.events): a room cannot hover.
+                page["spellings"] = gr.Checkbox(
+                    False, label="Show token spellings as text (Ġ ▁: a space, ##: inside a word, lower case)",
+                    elem_id="pg-spellings", container=False,
+                )  # fmt: skip
                 page["tokens"] = gr.HTML(PLACEHOLDER, elem_id="pg-tokens")
             with gr.Tab("Surprise", id="surprise", elem_id="pg-tab-surprise"):
                 page["surprise"] = gr.HTML(PLACEHOLDER, elem_id="pg-surprise")

@@ -17,7 +17,8 @@ from playground.fast import on_zero_gpu
 from web.handlers import Handlers
 from web.results import RUN_OUTPUTS
 from web.selection import BOX_OUTPUTS, PRESET_OUTPUTS, RESTORE_OUTPUTS
-from web.settings import COST, LINK, LOAD, NEXT, RUN, api_signature
+from web.settings import COST, LINK, LOAD, RUN, api_signature
+from web.teaching import NEXT_INPUTS
 
 GPU_CONCURRENCY = 16
 
@@ -97,6 +98,9 @@ def wire(demo: gr.Blocks, page: dict, handlers: Handlers) -> None:
     )
     demo.load(handlers.restore, None, listed(RESTORE_OUTPUTS), api_name="restore_settings")
     page["projector"].change(None, page["projector"], None, js="(on) => window.pgProjector(on)", api_name="projector")
+    # Projector mode shows token spellings as text (nobody in a room can hover); the box can undo it.
+    page["projector"].change(None, page["projector"], page["spellings"], js="(on) => on", api_name="spellings_follow")
+    page["spellings"].change(None, page["spellings"], None, js="(on) => window.pgSpellings(on)", api_name="spellings")
     page["task"].input(
         handlers.label_boxes, inputs_kwargs=named(BOX_NAMES), outputs=listed(BOX_OUTPUTS), api_name="label_boxes",
         queue=False, preprocess=False,
@@ -108,7 +112,7 @@ def wire(demo: gr.Blocks, page: dict, handlers: Handlers) -> None:
         api_name="prompt_positions",
         queue=False,
     )
-    next_tokens = {"inputs_kwargs": named(NEXT), "outputs": page["next"], "concurrency_id": "models"}
+    next_tokens = {"inputs_kwargs": named(NEXT_INPUTS), "outputs": page["next"], "concurrency_id": "models"}
     cost = {"inputs_kwargs": named(COST), "outputs": page["cost"]}
     for name, event in (("load", load), ("run", run)):
         event.success(

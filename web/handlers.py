@@ -260,13 +260,22 @@ class Handlers(Selection, Teaching):
 
     def final_outputs(self, settings: Settings, req: Request, results: list[Result], comparison: Comparison) -> dict:
         """The views drawn once the engine is done, under the request's deadline, and the exports."""
-        views = final_views(req, results, comparison.references, self.segmentation, comparison.deadline())
+        training = self.stated_training(settings, comparison.references)
+        views = final_views(
+            req, results, comparison.references, self.segmentation, comparison.deadline(), training, comparison.columns
+        )
         try:
             json_path, csv_path = exports.write(self.export_dir, results, settings.as_dict(), req, comparison.columns)
         except OSError as exc:  # a full disk costs the downloads, not the comparison on the page
             warning(f"The JSON and CSV downloads could not be written on the server ({exc.strerror or exc}).")
             return views
         return views | {"json": str(json_path), "csv": str(csv_path)}
+
+    def stated_training(self, settings: Settings, references: list[str]) -> list[str | None]:
+        """What the preset states about each column's training data, where the column holds one of
+        the preset's models (None elsewhere)."""
+        stated = {m.id: m.training for m in getattr(self.preset(settings.preset), "models", [])}
+        return [stated.get(ref) or None for ref in references]
 
     def segmentation(self, ref: str, text: str) -> list:
         """A loaded model's tokens of the text: (start, end, token as the tokenizer spells it)."""

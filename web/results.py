@@ -3,29 +3,31 @@
 ``RUN_OUTPUTS`` is the order of /run's outputs (the page's components in ``web.events``). Every
 update carries every output: Gradio sends a streamed event's outputs as differences from the
 previous update, so unchanged parts cost nothing on the wire. The views drawn once the engine is
-done (size, tokenizers, surprise) run under the request's deadline (``playground.limits``), so
-that a long text cannot hold the queue after the comparison ended.
+done (why they differ, size, tokenizers, surprise) run under the request's deadline
+(``playground.limits``), so that a long text cannot hold the queue after the comparison ended.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import gradio as gr
 
-from playground.compare import MAX_MODELS, Request, Result
+from playground.causes import Cause
+from playground.compare import MAX_MODELS, Column, Request, Result
 from playground.errors import Stopped
 from playground.limits import Deadline, checkpoint, within
+from playground.why import explain
 from web.escape import esc
-from web.render import columns, facts, metrics, size, status, tokens
+from web.render import columns, facts, metrics, size, status, surprise, tokens, why
 from web.runs import Snapshot
 
 log = logging.getLogger(__name__)
 
 COLUMNS = tuple(f"column_{i}" for i in range(1, MAX_MODELS + 1))
 RUN_OUTPUTS = (*COLUMNS, "status", "facts", "guide", "metrics", "missing", "charts", "size", "tokens", "surprise")
-RUN_OUTPUTS += ("json", "csv", "share", "switch")
+RUN_OUTPUTS += ("why", "json", "csv", "share", "switch")
 """/run's outputs in order; ``status`` is the fourth (scripts/load_test.py reads it there)."""
 PLACEHOLDER = '<div class="pg-empty">Run a comparison to fill this view.</div>'
 FINAL_PLACEHOLDER = '<div class="pg-empty">Filled when the comparison finishes.</div>'
@@ -49,6 +51,7 @@ def cleared(slots: list[str]) -> dict:
         "csv": gr.DownloadButton(value=None, interactive=False),
         "share": "",
         "switch": gr.Button(visible=False),
+        "why": "",
     }
 
 
@@ -94,6 +97,7 @@ class RunView:
             "csv": gr.DownloadButton(value=final.get("csv"), interactive=bool(final.get("csv"))),
             "share": link,
             "switch": gr.Button(visible=False),
+            "why": final.get("why", ""),
         }
 
 
@@ -103,22 +107,38 @@ def final_views(
     references: list[str],
     segmentation: Callable[[str, str], list[tokens.Segment]],
     deadline: Deadline,
+    training: Sequence[str | None] = (),
+    columns: Sequence[Column] | None = None,
 ) -> dict:
-    """The size chart and the tokenizer and surprise views, drawn under the request's deadline. A
-    view the deadline stops says so in its place; the others are kept."""
+    """Why they differ, the size chart and the tokenizer and surprise views, drawn under the
+    request's deadline. A view the deadline stops says so in its place; the others are kept.
+
+    ``training`` is what the preset states about each column's training data (the size view's
+    family test reads it); ``columns`` are the columns as run, with their own template and
+    decoding choices (``web.runs.Comparison.columns``), for the causes.
+    """
     views: dict[str, str] = {}
+    causes: list[Cause] = []
     drawers = {
-        "size": lambda: size.size_chart(results),
-        "tokens": lambda: tokens.tokenizer_view(
-            request.text, results, _segments(request.text, results, references, segmentation)
+        "size": lambda why: size.size_chart(results, training, why),
+        "tokens": lambda why: tokens.tokenizer_view(
+            request.text, results, _segments(request.text, results, references, segmentation), why
         ),
-        "surprise": lambda: tokens.surprise_view(request.text, request.target or "", results),
+        "surprise": lambda why: surprise.surprise_view(request.text, request.target or "", results, why),
     }
     with within(deadline):
+        try:
+            checkpoint("explaining why the models differ")
+            causes = explain(results, request, columns if columns and len(columns) == len(results) else None)
+            views["why"] = why.why_view(causes)
+        except Stopped as exc:
+            views["why"] = f'<p class="pg-empty">{esc(exc)}</p>'
+        except Exception:  # noqa: BLE001 - the views below still help without the causes
+            log.exception("explaining the differences failed")
         for name, draw in drawers.items():
             try:
                 checkpoint(f"drawing the {name} view")
-                views[name] = draw()
+                views[name] = draw(why.view_causes(causes, name))
             except Stopped as exc:
                 views[name] = f'<p class="pg-empty">{esc(exc)}</p>'
     return views

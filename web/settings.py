@@ -24,7 +24,7 @@ import gradio as gr
 
 from playground.compare import MAX_MODELS
 from playground.compute import ACCELERATORS
-from playground.distribution import MAX_CANDIDATES
+from playground.distribution import DEFAULT_TEMPERATURE, DEFAULT_TOP_P, MAX_CANDIDATES
 from playground.errors import PlaygroundError
 from playground.generation import GenerationSettings
 from playground.lecture import TEXT2TEXT_TASKS
@@ -165,8 +165,9 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("projector", "projector mode", "flag", False),
     # The next-token view's own controls, and the training-cost estimate's.
     Setting("position", "position (characters)", "whole", 0, 0, None, 1, capped_by="max_prompt_chars"),
-    Setting("next_temperature", "temperature", "number", 0.8, 0.05, 2.0, 0.05),
-    Setting("next_top_p", "top-p", "number", 0.95, 0.05, 1.0, 0.01),
+    # The next-token view opens at settings that cut something on the lecture prompts (docs/teaching.md).
+    Setting("next_temperature", "temperature", "number", DEFAULT_TEMPERATURE, 0.05, 2.0, 0.05),
+    Setting("next_top_p", "top-p", "number", DEFAULT_TOP_P, 0.05, 1.0, 0.01),
     Setting("next_top_k", "top-k", "whole", 0, 0, MAX_CANDIDATES, 1, info="0 keeps every token"),
     Setting("training_tokens", "training tokens", "text", "", info="as published, or e.g. 300B"),
     Setting("accelerator", "accelerator", "choice", "A100", choices=tuple(ACCELERATORS)),

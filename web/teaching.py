@@ -12,6 +12,7 @@ from dataclasses import replace
 import gradio as gr
 
 from playground import remote
+from playground.compare import Column
 from playground.distribution import Distribution, next_token_distribution
 from playground.errors import PlaygroundError
 from playground.generation import GenerationSettings
@@ -24,6 +25,10 @@ from web.render import teaching
 from web.render.common import short_label
 from web.settings import COST, NEXT
 
+NEXT_INPUTS = (*NEXT, "preset", "chat_template")
+"""The next-token view's inputs: its own settings, and the preset and chat-template setting that
+decide which prompt each column read (``Handlers.columns``)."""
+
 log = logging.getLogger(__name__)
 
 CANDIDATES = 10
@@ -34,13 +39,30 @@ NEXT_PLACEHOLDER = (
 )
 
 
+def reading_columns(columns: list[Column]) -> list[tuple[int, Column]]:
+    """The columns that read different prompts, with each one's slot (0-based), first of each kind.
+
+    A column reads what its model and chat-template choice make of the prompt; greedy or sampled
+    does not change what it reads, so a model shown greedy and sampled has one next-token chart,
+    and a model with and without its template has two.
+    """
+    seen: dict[tuple[str, bool | None], tuple[int, Column]] = {}
+    for slot, column in enumerate(columns):
+        seen.setdefault(
+            (column.reference, column.use_chat_template), (slot, Column(column.reference, column.use_chat_template))
+        )
+    return list(seen.values())
+
+
 class Teaching:
     """The next-token and cost handlers; mixed into ``Handlers``, whose cache, limits and presets they use."""
 
     def next_tokens(self, **values) -> str:
-        """Each model's most likely next tokens after ``prompt[:position]``, and what temperature,
-        top-k and top-p leave for sampling. A model listed twice is shown once; models load if needed."""
-        settings = self.parse(values, NEXT)
+        """Each column's most likely next tokens after ``prompt[:position]``, read as the column read
+        the prompt (its chat-template choice), and what temperature, top-k and top-p leave for
+        sampling. Columns that read the same thing (a model greedy and sampled) are shown once;
+        models load if needed."""
+        settings = self.parse(values, NEXT_INPUTS)
         if not settings.prompt.strip():
             raise error("The prompt is empty: type a text to see what each model would write next.")
         try:
@@ -63,16 +85,22 @@ class Teaching:
                     with contextlib.suppress(Exception):
                         self.limits.check_model(ref)
                         self.cache.get(ref)
+        facts = {ref: self.cached_facts(ref) for ref in refs}
+        readers = reading_columns(self.columns(settings, facts))
         position = min(settings.position, len(settings.prompt))
         sampling = (settings.next_temperature, settings.next_top_p, settings.next_top_k)
-        shown = gpu.distributions(self.key, refs, settings.prompt, position, CANDIDATES, *sampling)
+        columns = [column for _, column in readers]
+        shown = gpu.distributions(self.key, columns, settings.prompt, position, CANDIDATES, *sampling)
         label = f"temperature {sampling[0]:g} · top-p {sampling[1]:g} · top-k {sampling[2] or 'off'}"
-        return teaching.next_token_view(settings.prompt, position, refs, shown, label)
+        slots = [slot for slot, _ in readers]
+        return teaching.next_token_view(settings.prompt, position, [c.label for c in columns], shown, label, slots)
 
     def distribution(
-        self, ref: str, prompt: str, position: int, k: int, temperature: float, top_p: float, top_k: int
+        self, column: Column, prompt: str, position: int, k: int, temperature: float, top_p: float, top_k: int
     ) -> Distribution | str:
-        """One model's next-token distribution, or the reason it has none (for its panel)."""
+        """One column's next-token distribution, read with its chat-template choice, or the reason
+        it has none (for its panel)."""
+        ref = column.reference
         if remote.is_remote(ref):
             return "A remote column sends text, not probabilities: it has no next-token view."
         if offline.unavailable([ref], self.cache.names()):
@@ -82,7 +110,9 @@ class Teaching:
             lm = self.cache.get(ref).model
             with within(Deadline.after(self.limits.request_seconds)):
                 if lm.kind is not Kind.ENCODER_DECODER:
-                    return next_token_distribution(lm, prompt, position, k, temperature, top_p, top_k)
+                    return next_token_distribution(
+                        lm, prompt, position, k, temperature, top_p, top_k, use_chat_template=column.use_chat_template
+                    )
                 view = next_token_distribution(lm, prompt, None, k, temperature, top_p, top_k)
             note = "An encoder-decoder reads the whole text as its source: this is its first output token."
             return replace(view, note=note)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from playground.compute import ACCELERATORS, estimate
 from playground.errors import PlaygroundError
-from playground.facts import ModelFacts
+from playground.facts import WRITERS, ModelFacts, differences
 from playground.kinds import Kind
 from web.escape import esc
 from web.render.common import colour, human_bytes, human_count, model_name, short_label
@@ -42,8 +42,15 @@ def _sees(f: ModelFacts) -> str:
         return "—"
 
 
+def _tuning(f: ModelFacts) -> str:
+    if f.kind not in WRITERS:
+        return "—"
+    return "instruct (chat-tuned)" if f.instruct else "base"
+
+
 FACT_ROWS = [
     ("kind", lambda f: f.kind),
+    ("tuning", _tuning),
     ("parameters", lambda f: human_count(f.parameters)),
     ("layers", _layers),
     ("hidden size", lambda f: f"{f.hidden_size:,}" if f.hidden_size else "—"),
@@ -59,6 +66,8 @@ FACT_ROWS = [
     ("device", lambda f: f.device),
     ("how it reads", _sees),
 ]
+ROW_OF_DIFFERENCE = {"precision": "dtype"}
+"""A ``facts.differences`` fact -> the row that shows it, where their names differ."""
 
 
 def facts_table(
@@ -66,7 +75,9 @@ def facts_table(
     facts: Sequence[ModelFacts | None],
     errors: Sequence[str | None],
 ) -> str:
-    """One column per model, one row per fact; a fact that differs between models is highlighted."""
+    """One column per model, one row per fact. Only the facts that differ enough to explain what
+    the models did (``facts.differences``: a different kind, tuning, tokenizer or precision, or a
+    ratio of at least 1.5) are highlighted, first, each with one line saying why it matters."""
     if not labels:
         return '<div class="pg-empty">Load models to see their facts side by side.</div>'
     head = "".join(
@@ -74,25 +85,34 @@ def facts_table(
         f'<span class="pg-dot"></span>{esc(short_label(label))}</th>'
         for i, label in enumerate(labels)
     )
+    why = {ROW_OF_DIFFERENCE.get(d.fact, d.fact): d.why for d in differences(facts)}
+    order = [row for name in why for row in FACT_ROWS if row[0] == name]
+    order += [row for row in FACT_ROWS if row[0] not in why]
     rows = []
-    known = [f for f in facts if f is not None]
-    for name, read in FACT_ROWS:
+    for name, read in order:
         values = [read(f) if f is not None else None for f in facts]
-        differs = len(known) > 1 and len({v for v in values if v is not None}) > 1
+        matters = name in why
         cells = []
         for i, value in enumerate(values):
             if value is None:
                 text = errors[i] if i < len(errors) and errors[i] else "not loaded"
                 cells.append(f'<td class="pg-missing">{esc(text) if name == "kind" else ""}</td>')
             else:
-                mark = ' class="pg-differs"' if differs else ""
+                mark = ' class="pg-differs"' if matters else ""
                 cells.append(f"<td{mark}>{esc(value)}</td>")
-        flag = ' <span class="pg-differs-flag" title="differs between the models">≠</span>' if differs else ""
-        rows.append(f'<tr><th scope="row">{esc(name)}{flag}</th>{"".join(cells)}</tr>')
-    legend = '<p class="pg-legend-line"><span class="pg-differs">highlighted</span>: differs between the models.</p>'
+        if matters:
+            rows.append(f'<tr class="pg-matters"><th scope="row">{esc(name)}</th>{"".join(cells)}</tr>')
+            rows.append(f'<tr class="pg-why-row"><td colspan="{len(labels) + 1}">↳ {esc(why[name])}</td></tr>')
+        else:
+            rows.append(f'<tr><th scope="row">{esc(name)}</th>{"".join(cells)}</tr>')
+    legend = (
+        '<p class="pg-legend-line"><span class="pg-differs">highlighted</span>: a difference that can explain '
+        "what the models did (another kind, tuning, tokenizer or precision, or 1.5x or more), with why under it. "
+        "Other rows may differ too, by less.</p>"
+    )
     return (
-        f'<div class="pg-facts"><table><thead><tr><th></th>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>{legend}</div>"
+        f'<div class="pg-facts">{legend}<table><thead><tr><th></th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 

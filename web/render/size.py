@@ -1,25 +1,107 @@
-"""The size chart: perplexity and bits per byte against parameter count, one point per model, so a
-lecturer comparing two or three sizes of one family sees the trend, not three bars."""
+"""The size view: what size does, shown without confounds.
+
+First the published figures of one family trained the same way at several sizes
+(``playground.published``: GPT-2 at four sizes, one tokenizer and one data set), each value with
+its source and labelled "published". Beside them the models of this run, perplexity and bits per
+byte against parameter count. ``published.size_comparison`` decides whether those models are one
+family at several sizes: only then is a trend line drawn; otherwise the chart itself says
+"different families: not a size comparison", draws no line, and lists what else differs.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
+from playground import published
+from playground.causes import listed
 from playground.compare import Result
 from web.escape import esc
-from web.render.common import SLOT_COLOURS, human_count, model_name, short_label
+from web.render.common import SLOT_COLOURS, model_name, short_label
+from web.render.plot import Point, nice_ceiling, size_svg, value_label
+
+__all__ = ["PUBLISHED_FAMILY", "PUBLISHED_METRICS", "nice_ceiling", "published_view", "size_chart"]
 
 SIZE_PANELS = (
     ("perplexity", "Perplexity", "comparable only between models that share a tokenizer"),
     ("bits_per_byte", "Bits per byte", "comparable across tokenizers"),
 )
-_W, _H = 420, 250  # SVG user units; the figure scales to its box
-_LEFT, _RIGHT, _TOP, _BOTTOM = 58, 24, 30, 46
+PUBLISHED_FAMILY = "GPT-2"
+PUBLISHED_METRICS = ("LAMBADA perplexity", "enwik8 bits per byte")
+"""The published metrics drawn as charts: a perplexity and a bits per byte, as the live panels."""
+PUBLISHED_COLOUR = "#444"
 
 
-def size_chart(results: Sequence[Result]) -> str:
-    """Perplexity and bits per byte (y) against parameter count (x, log scale), one point per model.
+def size_chart(results: Sequence[Result], training: Sequence[str | None] = (), why: str = "") -> str:
+    """The size view: the published series, then this run's models against their parameter count.
+
+    ``training`` holds per column what the preset states about its training data (or None): two
+    models of one name family but different data are not one family. ``why``: the lines of "why
+    they differ" about size, shown under the run's chart.
+    """
+    return f'<div class="pg-size">{published_view()}{live_view(results, training, why)}</div>'
+
+
+# --- published figures --------------------------------------------------------------------
+
+
+def published_view(family: str = PUBLISHED_FAMILY) -> str:
+    """One family's published figures by size: a chart per metric in ``PUBLISHED_METRICS`` and a
+    table of every value with the table of the paper it comes from."""
+    found = published.families()[family]
+    cited = found.members[0].source
+    panels = []
+    for metric in PUBLISHED_METRICS:
+        series = published.size_series(family, metric)
+        points = [Point(f.parameters, f.value, PUBLISHED_COLOUR, f.model) for f in series]
+        where = f"{series[0].setting}, {series[0].source.where}"
+        trend = found.same_recipe
+        remark = "" if trend else published.NOT_A_SIZE_COMPARISON
+        svg = size_svg(points, metric, f"{published.PUBLISHED} · {where}", trend, remark)
+        better = "lower is better" if series[0].lower_is_better else "higher is better"
+        panels.append(
+            f'<figure class="pg-size-panel" data-metric="{esc(metric)}" data-source="published">'
+            f"<figcaption><b>{esc(metric)}</b> <span>{esc(better)}</span></figcaption>{svg}</figure>"
+        )
+    return (
+        f'<section class="pg-published"><h4>Published: {esc(family)} at {len(found.members)} sizes '
+        f'<span class="pg-published-tag">{published.PUBLISHED}</span></h4>'
+        f'<p class="pg-legend-line">{esc(found.note)}</p><div class="pg-size-panels">{"".join(panels)}</div>'
+        f"{_published_table(found)}"
+        f'<p class="pg-legend-line">Source: {esc(cited.paper)}, {esc(cited.url)}</p></section>'
+    )
+
+
+def _published_table(family: published.Family) -> str:
+    """Every published value of the family, one row per metric, with where in the paper it is."""
+    head = "".join(f"<th>{esc(m.model)}</th>" for m in family.members)
+    sizes = "".join(f"<td>{esc(value_label(m.parameters / 1e6))}M</td>" for m in family.members)
+    rows = [f'<tr><th scope="row">parameters</th>{sizes}<td>{esc(family.members[0].source.where)}</td></tr>']
+    for metric in family.metrics:
+        figures = {f.model: f for f in published.size_series(family.name, metric)}
+        cells = "".join(
+            f'<td title="{esc(figures[m.model].source.paper)}, {esc(figures[m.model].source.where)}">'
+            f"{figures[m.model].value:g}</td>"
+            if m.model in figures
+            else "<td>—</td>"
+            for m in family.members
+        )
+        first = next(iter(figures.values()))
+        rows.append(
+            f'<tr><th scope="row">{esc(metric)} <small>{esc(first.setting)}</small></th>{cells}'
+            f"<td>{esc(first.source.where)}</td></tr>"
+        )
+    return (
+        '<table class="pg-published-table"><thead><tr><th>published</th>'
+        f"{head}<th>source</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+# --- the models of this run ---------------------------------------------------------------
+
+
+def live_view(results: Sequence[Result], training: Sequence[str | None] = (), why: str = "") -> str:
+    """Perplexity and bits per byte (y) against parameter count (x, log scale), one point per model;
+    a trend line only where ``published.size_comparison`` finds one family.
 
     Only left-to-right (causal) scores are drawn: a masked LM's pseudo-perplexity and an
     encoder-decoder's conditional perplexity measure something else, and are listed as left out.
@@ -34,77 +116,62 @@ def size_chart(results: Sequence[Result]) -> str:
         for i, r in done
         if (i, r) not in points
     ]
+    heading = "<h4>This run: the models you compared, on this text</h4>"
     if len(points) < 2:
         message = "Size against quality needs two or three models that score the text left to right (decoders)."
-        return f'<div class="pg-size"><p class="pg-empty">{esc(message)}</p>{_left_out(left_out)}</div>'
+        empty = f'<p class="pg-empty">{esc(message)}</p>'
+        return f'<section class="pg-live">{heading}{empty}{_left_out(left_out)}</section>'
+    stated = [training[i] if i < len(training) else None for i, _ in points]
+    comparison = published.size_comparison([r.facts for _, r in points], stated)
+    panels = "".join(_live_panel(points, metric, title, hint, comparison) for metric, title, hint in SIZE_PANELS)
+    label = comparison.label[0].upper() + comparison.label[1:]
+    if comparison.trend:
+        verdict = f'<p class="pg-ok">{esc(label)}: the line shows what size does.</p>'
+    elif comparison.differences:
+        others = listed([d.split(":")[0] for d in comparison.differences])
+        verdict = (
+            f'<p class="pg-warn"><b>{esc(label)}.</b> Besides size they differ in {esc(others)}: no line is '
+            "drawn, and neither model says what size alone does.</p>"
+        )
+    else:
+        verdict = f'<p class="pg-warn"><b>{esc(label)}.</b></p>'
+
+    return (
+        f'<section class="pg-live">{heading}<div class="pg-size-panels">{panels}</div>{verdict}{why}'
+        f"{_tokenizer_warning(points)}{_left_out(left_out)}"
+        '<p class="pg-legend-line">x: parameters (log scale); lower is better on both.</p></section>'
+    )
+
+
+def _tokenizer_warning(points: list[tuple[int, Result]]) -> str:
     # Same tokenizer type and vocabulary size is not the same tokenizer; a different token count
     # for the same text shows that the perplexities average over different units.
     tokenizers = {(r.facts.tokenizer, r.facts.vocab_size, r.score.scored_tokens) for _, r in points}
+    if len(tokenizers) == 1:
+        return '<p class="pg-ok">One tokenizer for all: perplexity and bits per byte tell the same story.</p>'
     counts = " vs ".join(f"{r.score.scored_tokens}" for _, r in points)
-    warning = (
+    return (
         f'<p class="pg-warn">These models cut the text into different tokens ({counts} tokens): their '
         "perplexities average over different units, so compare bits per byte.</p>"
-        if len(tokenizers) > 1
-        else '<p class="pg-ok">One tokenizer for all: perplexity and bits per byte tell the same story.</p>'
     )
-    panels = "".join(_size_panel(points, metric, title, hint) for metric, title, hint in SIZE_PANELS)
-    return (
-        f'<div class="pg-size"><div class="pg-size-panels">{panels}</div>{warning}{_left_out(left_out)}'
-        '<p class="pg-legend-line">x: parameters (log scale); lower is better on both.</p></div>'
-    )
-
-
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 x 10^k at or above ``value``: an axis top that halves cleanly."""
-    if value <= 0 or not math.isfinite(value):
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= value)
 
 
 def _left_out(lines: list[str]) -> str:
     return f'<p class="pg-legend-line">Not on the chart: {"; ".join(lines)}.</p>' if lines else ""
 
 
-def _size_panel(points: list[tuple[int, Result]], metric: str, title: str, hint: str) -> str:
-    params = [float(r.facts.parameters) for _, r in points]
-    values = [float(getattr(r.score, metric)) for _, r in points]
-    low, high = math.log10(min(params)), math.log10(max(params))
-    pad = max((high - low) * 0.15, 0.15)
-    low, high = low - pad, high + pad
-    top = nice_ceiling(max(v for v in values if math.isfinite(v)) * 1.15)
-
-    def x(p: float) -> float:
-        return _LEFT + (math.log10(p) - low) / (high - low) * (_W - _LEFT - _RIGHT)
-
-    def y(v: float) -> float:
-        return _H - _BOTTOM - min(v, top) / top * (_H - _TOP - _BOTTOM)
-
-    order = sorted(range(len(points)), key=lambda k: params[k])
-    line = " ".join(f"{x(params[k]):.1f},{y(values[k]):.1f}" for k in order)
-    parts = [
-        f'<line class="pg-axis" x1="{_LEFT}" y1="{_H - _BOTTOM}" x2="{_W - _RIGHT}" y2="{_H - _BOTTOM}"/>',
-        f'<line class="pg-axis" x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{_H - _BOTTOM}"/>',
-        f'<polyline class="pg-trend" points="{line}"/>',
+def _live_panel(
+    points: list[tuple[int, Result]], metric: str, title: str, hint: str, comparison: published.SizeComparison
+) -> str:
+    shown = [
+        Point(float(r.facts.parameters), float(getattr(r.score, metric)), SLOT_COLOURS[i], short_label(r.model))
+        for i, r in points
     ]
-    for tick in (0.0, top / 2, top):
-        parts.append(f'<text class="pg-tick" x="{_LEFT - 6}" y="{y(tick) + 5:.1f}" text-anchor="end">{tick:g}</text>')
-    for k, (i, result) in enumerate(points):
-        cx, cy = x(params[k]), y(values[k])
-        name = esc(short_label(result.model))
-        parts.append(
-            f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="7" fill="{SLOT_COLOURS[i]}"><title>{name}: '
-            f"{values[k]:.3f} at {esc(human_count(params[k]))} parameters</title></circle>"
-        )
-        label = f"{values[k]:,.0f}" if values[k] >= 100 else f"{values[k]:.3g}"
-        parts.append(f'<text class="pg-point" x="{cx:.1f}" y="{cy - 12:.1f}" text-anchor="middle">{label}</text>')
-        parts.append(
-            f'<text class="pg-tick" x="{cx:.1f}" y="{_H - _BOTTOM + 18}" text-anchor="middle">'
-            f"{esc(human_count(params[k]))}</text>"
-        )
-    svg = f'<svg viewBox="0 0 {_W} {_H}" role="img" aria-label="{esc(title)} against parameters">{"".join(parts)}</svg>'
+    remark = "" if comparison.trend else comparison.label
+    svg = size_svg(shown, title, "this text", comparison.trend, remark)
     names = " ".join(model_name(i, r.model) for i, r in points)
     return (
-        f'<figure class="pg-size-panel" data-metric="{metric}"><figcaption><b>{esc(title)}</b> '
-        f'<span>{esc(hint)}</span></figcaption>{svg}<div class="pg-size-names">{names}</div></figure>'
+        f'<figure class="pg-size-panel" data-metric="{metric}" data-trend="{str(comparison.trend).lower()}">'
+        f"<figcaption><b>{esc(title)}</b> <span>{esc(hint)}</span></figcaption>{svg}"
+        f'<div class="pg-size-names">{names}</div></figure>'
     )

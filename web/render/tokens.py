@@ -1,13 +1,15 @@
-"""Tokens over the same characters: how each model cuts the text, and how surprised it is where.
+"""Tokens over the same characters: how each model cuts the text.
 
-Both views lay the models' tokens over one text with ``alignment.align``: the text is cut at every
-token boundary of every model, and each piece becomes a block holding one cell per model. Blocks
-wrap together, so a character stays in the same place in every model's row.
+The tokenizer and surprise views (``web.render.surprise``) lay the models' tokens over one text
+with ``alignment.align``: the text is cut at every token boundary of every model, and each piece
+becomes a block holding one cell per model. Blocks wrap together, so a character stays in the
+same place in every model's row.
 
-- Tokenizers: each model's tokens as boxes, with token counts, characters per token, and why
-  perplexity is not comparable across tokenizers while bits per byte is.
-- Surprise: each model's surprisal per character as a heat colour, the places where the models
-  disagree most (``Alignment.hot_spots``), and GLTR's rank buckets with their counts.
+The tokenizer view draws each model's tokens as boxes, with token counts, characters per token,
+and why perplexity is not comparable across tokenizers while bits per byte is. Each token's first
+box carries its spelling as the tokenizer writes it ("Ġ" and "▁" for a space, "##" for a word
+piece, lower-cased by an uncased tokenizer); the page shows it under the characters when "Show
+token spellings" is on (on by default in projector mode, where nobody can hover).
 """
 
 from __future__ import annotations
@@ -15,16 +17,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from playground.alignment import BUCKETS, Alignment, align, rank_bucket
+from playground.alignment import Alignment, align
 from playground.compare import Result
 from playground.encoders import MASK_SPELLINGS
 from playground.errors import PlaygroundError
 from playground.scoring import TokenScore
 from web.escape import esc
 from web.render.common import colour, model_name
-
-BITS_PER_CHAR_SCALE = 5.0  # surprisal per character at which a cell gets the strongest colour
-HOT_SPOTS = 3
 
 Segment = tuple[int, int, str]  # character start, end, and the token as the tokenizer spells it
 
@@ -33,12 +32,6 @@ WHY_BITS_PER_BYTE = (
     "token: a tokenizer that cuts the text into more, smaller tokens gets a lower perplexity for the same "
     "skill. Bits per byte = bits ÷ bytes: every model reads the same bytes."
 )
-
-
-def surprisal_colour(bits_per_char: float) -> str:
-    """Pale yellow (expected) to red (surprising); dark text stays readable on every shade."""
-    t = min(max(bits_per_char / BITS_PER_CHAR_SCALE, 0.0), 1.0)
-    return f"hsl({55 - 55 * t:.0f}, 90%, {94 - 44 * t:.0f}%)"
 
 
 def scored_text(result: Result, text: str, target: str) -> str:
@@ -53,24 +46,27 @@ def scored_text(result: Result, text: str, target: str) -> str:
     return text
 
 
-def _shown(text: str) -> str:
+def shown_text(text: str) -> str:
+    """Text for a cell or a list: escaped, a newline drawn as ↵."""
     return esc(text.replace("\n", "↵"))
 
 
-def _blocks(alignment: Alignment, slots: Sequence[int], cell) -> str:
+def blocks(alignment: Alignment, slots: Sequence[int], cell) -> str:
     """One block per segment, one cell per model in it.
 
     ``slots`` are the models' columns on the page (for their colours); ``cell(model, token index,
-    segment)`` gives each cell's (class, style, tooltip).
+    segment)`` gives each cell's (class, style, tooltip, data attributes), e.g. ``data-spell``:
+    the spelling the page shows under the characters when token spellings are on.
     """
     blocks = []
     for segment in alignment.segments:
         cells = []
         for m, index in enumerate(segment.tokens):
-            kind, style, title = cell(m, index, segment)
+            kind, style, title, data = cell(m, index, segment)
+            extra = "".join(f' {name}="{esc(value)}"' for name, value in data.items())
             cells.append(
-                f'<span class="pg-cell {kind}" style="--pg-accent:{colour(slots[m])};{style}" title="{esc(title)}">'
-                f"{_shown(segment.text)}</span>"
+                f'<span class="pg-cell {kind}" style="--pg-accent:{colour(slots[m])};{style}" title="{esc(title)}"'
+                f"{extra}>{shown_text(segment.text)}</span>"
             )
         blocks.append(f'<span class="pg-blk">{"".join(cells)}</span>')
         if "\n" in segment.text:
@@ -78,7 +74,7 @@ def _blocks(alignment: Alignment, slots: Sequence[int], cell) -> str:
     return f'<div class="pg-grid">{"".join(blocks)}</div>'
 
 
-def _edges(alignment: Alignment, m: int, index: int | None, segment) -> str:
+def edges(alignment: Alignment, m: int, index: int | None, segment) -> str:
     if index is None:
         return "pg-uncovered"
     token = alignment.models[m].tokens[index]
@@ -92,7 +88,7 @@ def _edges(alignment: Alignment, m: int, index: int | None, segment) -> str:
     return kind
 
 
-def _legend_rows(labels: Sequence[tuple[int, str]]) -> str:
+def rows_legend(labels: Sequence[tuple[int, str]]) -> str:
     return (
         '<div class="pg-rows-legend">Rows, top to bottom: '
         + " ".join(model_name(i, label) for i, label in labels)
@@ -103,11 +99,12 @@ def _legend_rows(labels: Sequence[tuple[int, str]]) -> str:
 # --- tokenizers -----------------------------------------------------------------------------
 
 
-def tokenizer_view(text: str, results: Sequence[Result], segments: dict[str, list[Segment]]) -> str:
+def tokenizer_view(text: str, results: Sequence[Result], segments: dict[str, list[Segment]], why: str = "") -> str:
     """Each model's tokens of the prompt, aligned over its characters, with counts and the reason
     bits per byte, not perplexity, compares models with different tokenizers.
 
-    ``segments`` holds each model's tokens of ``text`` (start, end, piece), by result label.
+    ``segments`` holds each model's tokens of ``text`` (start, end, piece), by result label;
+    ``why``: the lines of "why they differ" about tokens, shown above the counts.
     """
     shown = [(i, r) for i, r in enumerate(results) if r.status == "done" and segments.get(r.model)]
     if not shown or not text:
@@ -121,17 +118,20 @@ def tokenizer_view(text: str, results: Sequence[Result], segments: dict[str, lis
 
     def cell(m, index, segment):
         if index is None:
-            return "pg-uncovered", "", "no token of this model covers these characters"
+            return "pg-uncovered", "", "no token of this model covers these characters", {}
         token = alignment.models[m].tokens[index]
         pieces = " + ".join(repr(p) for p in token.pieces)
-        return _edges(alignment, m, index, segment), "", f"{shown[m][1].model}\ntoken {index + 1}: {pieces}"
+        spelling = {"data-spell": " ".join(token.pieces)} if segment.start == token.start else {}
+        title = f"{shown[m][1].model}\ntoken {index + 1}: {pieces}"
+        return edges(alignment, m, index, segment), "", title, spelling
 
     return (
-        f'<div class="pg-tokenizers">{_legend_rows([(i, r.model) for i, r in shown])}'
-        f"{_blocks(alignment, [i for i, _ in shown], cell)}"
+        f'<div class="pg-tokenizers">{rows_legend([(i, r.model) for i, r in shown])}'
+        f"{blocks(alignment, [i for i, _ in shown], cell)}"
         '<p class="pg-legend-line">Each box is one token; a dashed box holds several tokens that share '
-        "characters (bytes of one emoji). Hover a box for the token as the tokenizer spells it.</p>"
-        f'{_count_table(text, shown, alignment)}<p class="pg-why">{WHY_BITS_PER_BYTE}</p></div>'
+        "characters (bytes of one emoji). Under each token, with “Show token spellings” on: the token as "
+        "the tokenizer spells it (Ġ or ▁: a space; ##: inside a word; lower case: an uncased tokenizer).</p>"
+        f'{why}{_count_table(text, shown, alignment)}<p class="pg-why">{WHY_BITS_PER_BYTE}</p></div>'
     )
 
 
@@ -161,95 +161,3 @@ def _count_table(text: str, shown: Sequence[tuple[int, Result]], alignment: Alig
         f"<th>bits per byte <small>bits ÷ {data_bytes} bytes</small></th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
-
-
-# --- surprise -------------------------------------------------------------------------------
-
-
-def surprise_view(text: str, target: str, results: Sequence[Result]) -> str:
-    """Per-token surprisal of each model over the same characters, where the models disagree most,
-    and GLTR's rank buckets (was the true token among the model's top 10, 100, 1000 guesses?)."""
-    scored = [
-        (i, r)
-        for i, r in enumerate(results)
-        if r.status == "done" and r.score is not None and r.score.tokens and scored_text(r, text, target) == text
-    ]
-    skipped = [r.model for r in results if r.status == "done" and all(r is not s for _, s in scored)]
-    if not scored:
-        return ""
-    try:
-        alignment = align(text, [r.score.tokens for _, r in scored], [_score_label(r) for _, r in scored])
-    except PlaygroundError as exc:
-        return f'<p class="pg-empty">{esc(exc)}</p>'
-    slots = [i for i, _ in scored]
-    hot = alignment.hot_spots(HOT_SPOTS) if len(scored) > 1 else []
-    hot_ranges = [(p.start, p.end, n) for n, p in enumerate(hot, start=1)]
-
-    def heat(m, index, segment):
-        if index is None:
-            return "pg-uncovered", "", "not scored"
-        token = alignment.models[m].tokens[index]
-        kind = _edges(alignment, m, index, segment)
-        spot = next((n for a, b, n in hot_ranges if a <= segment.start and segment.end <= b), None)
-        if spot is not None:
-            kind += f" pg-hot pg-hot-{spot}"
-        title = (
-            f"{alignment.models[m].label}\ntoken {' + '.join(repr(p) for p in token.pieces)}\n"
-            f"surprisal {token.surprisal_bits:.2f} bits (p = {2**-token.surprisal_bits:.2g}), "
-            f"{token.bits_per_char:.2f} bits per character\nrank {token.worst_rank:,}"
-        )
-        return kind, f"background-color:{surprisal_colour(token.bits_per_char)}", title
-
-    def ranks(m, index, segment):
-        if index is None:
-            return "pg-uncovered", "", "not scored"
-        token = alignment.models[m].tokens[index]
-        bucket = rank_bucket(token.worst_rank)
-        title = f"{alignment.models[m].label}\nrank {token.worst_rank:,}: {bucket.name}"
-        return _edges(alignment, m, index, segment), f"background-color:{bucket.colour}", title
-
-    stops = ", ".join(surprisal_colour(b) for b in (0, 1.25, 2.5, 3.75, 5))
-    legend_rows = _legend_rows([(i, _score_label(r)) for i, r in scored])
-    note = f'<p class="pg-legend-line">Not scored over this text: {esc(", ".join(skipped))}.</p>' if skipped else ""
-    return (
-        '<div class="pg-surprise"><div class="pg-legend">Surprisal per character, −log₂ p ÷ characters: '
-        f'<span class="pg-scale" style="background:linear-gradient(90deg, {stops})"></span> 0 (expected) … '
-        f"{BITS_PER_CHAR_SCALE:g}+ bits (surprising). Hover a token for its bits, probability and rank.</div>"
-        f"{legend_rows}{_blocks(alignment, slots, heat)}{_hot_table(hot, scored)}"
-        f"<h4>Rank of the true token (GLTR)</h4>{_bucket_counts(alignment, scored)}"
-        f"{_blocks(alignment, slots, ranks)}{note}</div>"
-    )
-
-
-def _score_label(result: Result) -> str:
-    return result.model + (" (pseudo: masked LM, not comparable)" if result.score.kind == "pseudo" else "")
-
-
-def _hot_table(hot, scored: Sequence[tuple[int, Result]]) -> str:
-    if not hot:
-        return ""
-    head = "".join(f"<th>{model_name(i, r.model)}</th>" for i, r in scored)
-    rows = "".join(
-        f'<tr><th scope="row"><span class="pg-hot-tag">{n}</span> {_shown(p.text.strip() or p.text)}</th>'
-        + "".join(f"<td>{'—' if b is None else f'{b:.1f}'}</td>" for b in p.bits)
-        + f"<td><b>{p.spread_bits:.1f}</b></td></tr>"
-        for n, p in enumerate(hot, start=1)
-    )
-    return (
-        '<table class="pg-hot-table"><caption>Where the models disagree most (bits over the same words; outlined '
-        f"above)</caption><thead><tr><th></th>{head}<th>difference</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
-
-
-def _bucket_counts(alignment: Alignment, scored: Sequence[tuple[int, Result]]) -> str:
-    rows = []
-    for (i, result), model in zip(scored, alignment.models, strict=True):
-        total = sum(model.bucket_counts) or 1
-        chips = "".join(
-            f'<span class="pg-bucket" style="background:{b.colour}" title="{esc(b.name)}: rank '
-            f'{"beyond 1000" if b.max_rank is None else f"at most {b.max_rank}"}">{esc(b.name)}: '
-            f"<b>{count}</b> ({count / total:.0%})</span>"
-            for b, count in zip(BUCKETS, model.bucket_counts, strict=True)
-        )
-        rows.append(f'<div class="pg-bucket-row">{model_name(i, result.model)} {chips}</div>')
-    return "".join(rows)

@@ -13,12 +13,15 @@
     }
     body.classList.toggle('projector', !!on);
   };
+  // Token spellings as text under each token (the "Show token spellings" box).
+  window.pgSpellings = (on) => body.classList.toggle('pg-spellings', !!on);
   const asked = new URLSearchParams(window.location.search).get('projector');
   if (['1', 'true', 'yes', 'on'].includes((asked || '').toLowerCase())) window.pgProjector(true);
 
   // When a run's results arrive, the view the preset opened is scrolled into view, once per run.
   // Results whose prompt has been edited since are dimmed, with the prompt they are for.
   let scrolledFor = null;
+  let whyFor = null;
   const promptBox = () => document.querySelector('#pg-prompt textarea');
   const statusOf = () => document.querySelector('#pg-run-status .pg-status');
   const markStale = () => {
@@ -57,6 +60,15 @@
       scrolledFor = status.dataset.prompt;
       const results = document.getElementById('pg-results');
       if (results) results.scrollIntoView({ behavior: 'instant', block: 'start' });
+    }
+    // When the run ends, "why they differ" arrives above the outputs and pushes them down: the
+    // page then starts at the tabs (the notes were read during the run), so the causes and the
+    // first outputs share the screen. Once per run, only on the Outputs tab, and not while the
+    // visitor is using another control.
+    const why = document.querySelector('#pg-why .pg-why-differ');
+    if (phase === 'finished' && whyFor !== scrolledFor && free && why && why.offsetParent !== null) {
+      whyFor = scrolledFor;
+      (why.closest('.tabs') || why).scrollIntoView({ behavior: 'instant', block: 'start' });
     }
     markStale();
   };
