@@ -7,6 +7,8 @@
 - ``runs``: one comparison in flight (load what is missing, then ``compare_stream``);
   ``results``: what a run fills; ``gpu``: the functions ZeroGPU wraps; ``offline``: the Hub probe.
 - ``render``: the views as HTML; ``escape``: the one escaping function; ``static``: page.js, page.css.
+- ``visitors``: a fair share of the queue per visitor; ``watchdog``: no work for nobody;
+  ``uploads``: every upload refused.
 """
 
 from __future__ import annotations
@@ -14,28 +16,42 @@ from __future__ import annotations
 from pathlib import Path
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from playground.cache import ModelCache
 from playground.presets import Preset, load_presets
 from web import components, events, offline
 from web.events import CONCURRENCY, QUEUE_SIZE
 from web.handlers import Handlers
+from web.uploads import RefuseUploads
+from web.visitors import Admission, QueueRules
+from web.watchdog import Watchdog
 
 STATIC = Path(__file__).resolve().parent / "static"
 __all__ = ["CONCURRENCY", "QUEUE_SIZE", "build_demo", "launch_options", "serving_options"]
 
 
 def build_demo(
-    presets: dict[str, Preset] | None = None, cache: ModelCache | None = None, export_dir: Path | None = None
+    presets: dict[str, Preset] | None = None,
+    cache: ModelCache | None = None,
+    export_dir: Path | None = None,
+    rules: QueueRules | None = None,
 ) -> gr.Blocks:
     """The page. By default: the preset folder, a model cache made on first use, exports in a temp
-    folder. The Hub is probed first (once per process), so that presets it alone serves are marked."""
+    folder, the queue's rules from the environment (``web.visitors``). The Hub is probed first
+    (once per process), so that presets it alone serves are marked."""
     offline.hub_offline()
     handlers = Handlers(presets or load_presets(), cache, export_dir)
+    rules = rules or QueueRules.from_env()
     with gr.Blocks(title="Model Comparison Playground", delete_cache=(3600, 86400)) as demo:
+        watchdog = Watchdog(demo, rules.unread_seconds)
+        # The first job admitted starts the watchdog on the server's event loop (validators run there).
+        admission = Admission(demo, rules, on_admit=watchdog.ensure_running)
         page = components.build(handlers.presets, handlers.default_preset, handlers.limits, handlers.offline_presets)
-        events.wire(demo, page, handlers)
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+        events.wire(demo, page, handlers, admission)
+    # api_open=False: no endpoint can be called around the queue (Gradio opens /gradio_api/run/<name>
+    # to direct calls outside Spaces), so every job is admitted, counted and watched.
+    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE, api_open=False)
     return demo
 
 
@@ -50,9 +66,11 @@ def launch_options() -> dict:
 
 def serving_options() -> dict:
     """What the server allows a visitor beyond the page's own events (docs/security.md): no uploads
-    (the page takes none), no file paths outside Gradio's cache, no internal error text (the
-    page's own messages are gr.Error and are always shown), no monitoring and no MCP tools."""
+    (the page takes none: 413, empty files included), no file paths outside Gradio's cache, no
+    internal error text (the page's own messages are gr.Error and are always shown), no
+    monitoring and no MCP tools."""
     return {
+        "app_kwargs": {"middleware": [Middleware(RefuseUploads)]},
         "max_file_size": 0,
         "allowed_paths": [],
         "show_error": False,

@@ -19,6 +19,7 @@ from web.results import RUN_OUTPUTS
 from web.selection import BOX_OUTPUTS, PRESET_OUTPUTS, RESTORE_OUTPUTS
 from web.settings import COST, LINK, LOAD, RUN, api_signature
 from web.teaching import NEXT_INPUTS
+from web.visitors import MODELS, Admission
 
 GPU_CONCURRENCY = 16
 
@@ -40,8 +41,9 @@ at once instead of waiting minutes. The queue itself holds no model memory."""
 BOX_NAMES = ("preset", "model_1", "model_2", "model_3", "task", "target")
 
 
-def wire(demo: gr.Blocks, page: dict, handlers: Handlers) -> None:
-    """Connect the page's components (``web.components.build``) to the handlers."""
+def wire(demo: gr.Blocks, page: dict, handlers: Handlers, admission: Admission) -> None:
+    """Connect the page's components (``web.components.build``) to the handlers. Every event that
+    runs models is admitted first (``web.visitors``: a fair share of the queue per visitor)."""
 
     def named(names: tuple[str, ...]) -> dict:
         return {name: page[name] for name in names}
@@ -49,7 +51,7 @@ def wire(demo: gr.Blocks, page: dict, handlers: Handlers) -> None:
     def listed(names: tuple[str, ...]) -> list:
         return [page[name].dataset if name == "examples" else page[name] for name in names]
 
-    models = {"concurrency_id": "models", "concurrency_limit": CONCURRENCY, "preprocess": False}
+    models = {"concurrency_id": MODELS, "concurrency_limit": CONCURRENCY, "preprocess": False}
     quiet = {"api_visibility": "undocumented", "show_progress": "hidden", "preprocess": False}
 
     run = page["run"].click(
@@ -57,6 +59,7 @@ def wire(demo: gr.Blocks, page: dict, handlers: Handlers) -> None:
         inputs_kwargs=named(RUN),
         outputs=listed(RUN_OUTPUTS),
         api_name="run",
+        validator=admission.validator(RUN),
         trigger_mode="once",
         show_progress="minimal",
         show_progress_on=[page["status"]],
@@ -67,6 +70,7 @@ def wire(demo: gr.Blocks, page: dict, handlers: Handlers) -> None:
         inputs_kwargs=named(LOAD),
         outputs=listed(("facts", "guide", "load_status", "tabs")),
         api_name="load_models",
+        validator=admission.validator(LOAD),
         trigger_mode="once",
         **models,
     )
@@ -112,7 +116,12 @@ def wire(demo: gr.Blocks, page: dict, handlers: Handlers) -> None:
         api_name="prompt_positions",
         queue=False,
     )
-    next_tokens = {"inputs_kwargs": named(NEXT_INPUTS), "outputs": page["next"], "concurrency_id": "models"}
+    next_tokens = {
+        "inputs_kwargs": named(NEXT_INPUTS),
+        "outputs": page["next"],
+        "concurrency_id": MODELS,
+        "validator": admission.validator(NEXT_INPUTS),
+    }
     cost = {"inputs_kwargs": named(COST), "outputs": page["cost"]}
     for name, event in (("load", load), ("run", run)):
         event.success(
@@ -147,6 +156,9 @@ def wire(demo: gr.Blocks, page: dict, handlers: Handlers) -> None:
     gr.api(
         api_signature(RUN, handlers.limits)(handlers.compare),
         api_name="compare",
-        concurrency_id="models",
+        concurrency_id=MODELS,
         concurrency_limit=CONCURRENCY,
     )
+    # gr.api takes no validator argument; its event is admitted like the others.
+    compare = next(fn for fn in demo.fns.values() if fn.api_name == "compare")
+    compare.validator = admission.validator(RUN)

@@ -35,6 +35,7 @@ from web.runs import Comparison
 from web.selection import Selection, ordered, share_url
 from web.settings import COLUMN_DECODING, LOAD, RUN, Settings, parse
 from web.teaching import Teaching
+from web.watchdog import cancel_when_abandoned
 
 STREAM_INTERVAL_S = 0.1
 """Least time between two page updates while tokens stream; a status change is always shown at once."""
@@ -174,29 +175,36 @@ class Handlers(Selection, Teaching):
         comparison = self.comparison(settings, chosen, req)
         self._runs[session] = comparison
         view, link = RunView(req, len(chosen)), share_url(settings, request)
-        last_yield, last_statuses = 0.0, None
         try:
-            for snap in comparison.snapshots():
-                if comparison.superseded:
-                    break
-                statuses = [r.status for r in snap.results]
-                now = time.monotonic()
-                if not snap.final and statuses == last_statuses and now - last_yield < STREAM_INTERVAL_S:
-                    continue
-                last_yield, last_statuses = now, statuses
-                seconds = now - comparison.started
-                final = self.final_outputs(settings, req, snap.results, comparison) if snap.final else None
-                yield ordered(view.outputs(snap, seconds, link, final), RUN_OUTPUTS)
-                if snap.error:
-                    raise error(snap.error)
-            if comparison.superseded and comparison.replacement is not None:
-                # The run's last word is what replaced it, so no earlier update can land after it.
-                yield ordered(comparison.replacement, RUN_OUTPUTS)
+            # Nobody reading (web.watchdog): the comparison stops at its next token.
+            with cancel_when_abandoned(comparison.close):
+                yield from self._stream(settings, req, comparison, view, link)
         finally:
             comparison.close()
             if self._runs.get(session) is comparison:
                 del self._runs[session]
             comparison.shown.set()
+
+    def _stream(self, settings: Settings, req: Request, comparison: Comparison, view: RunView, link: str) -> Iterator:
+        """The run's updates: at most one every STREAM_INTERVAL_S while tokens stream, a status change
+        at once, the final views last."""
+        last_yield, last_statuses = 0.0, None
+        for snap in comparison.snapshots():
+            if comparison.superseded:
+                break
+            statuses = [r.status for r in snap.results]
+            now = time.monotonic()
+            if not snap.final and statuses == last_statuses and now - last_yield < STREAM_INTERVAL_S:
+                continue
+            last_yield, last_statuses = now, statuses
+            seconds = now - comparison.started
+            final = self.final_outputs(settings, req, snap.results, comparison) if snap.final else None
+            yield ordered(view.outputs(snap, seconds, link, final), RUN_OUTPUTS)
+            if snap.error:
+                raise error(snap.error)
+        if comparison.superseded and comparison.replacement is not None:
+            # The run's last word is what replaced it, so no earlier update can land after it.
+            yield ordered(comparison.replacement, RUN_OUTPUTS)
 
     def comparison(self, settings: Settings, chosen: list[Column], req: Request) -> Comparison:
         return Comparison(
@@ -223,10 +231,11 @@ class Handlers(Selection, Teaching):
         comparison = self.comparison(settings, chosen, req)
         results: list[Result] = []
         try:
-            for snap in comparison.snapshots():
-                results = snap.results
-                if snap.error:
-                    raise error(snap.error)
+            with cancel_when_abandoned(comparison.close):
+                for snap in comparison.snapshots():
+                    results = snap.results
+                    if snap.error:
+                        raise error(snap.error)
         finally:
             comparison.close()
         columns = comparison.columns or None

@@ -5,12 +5,16 @@ takes minutes, so each load reports its progress) and then iterates the engine's
 ``compare_stream`` through ``web.gpu`` (one ZeroGPU call on ZeroGPU). The page's generator reads
 the thread's events, so loading messages and a Stop are seen while the engine blocks.
 
-Two ways a comparison ends early:
+Three ways a comparison ends early:
 
 - **Stop** (``stop()``) sets the engine's ``cancelled`` event: every column stops at its next
   token with status "stopped" and keeps its text so far; the final views are still drawn.
-- **Superseded** (the preset changed, the prompt was edited, the tab closed): ``close()`` stops
-  the engine the same way and the page shows nothing more of this run.
+- **The time limit** (``PLAYGROUND_REQUEST_SECONDS``), counted from the start of the run, loading
+  included: loading stops at its next checkpoint, the engine's columns as at a Stop, each saying
+  it stopped at the limit; the final views, under the same deadline, say where they stopped.
+- **Superseded** (the preset changed, the prompt was edited, the tab closed, nobody reads the
+  results: ``web.watchdog``): ``close()`` stops the engine the same way and the page shows nothing
+  more of this run.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from dataclasses import dataclass, field, replace
 from playground.cache import ModelCache
 from playground.compare import FINISHED, Column, Request, Result
 from playground.errors import PlaygroundError
-from playground.limits import Deadline, Limits
+from playground.limits import Deadline, Limits, within
 
 log = logging.getLogger(__name__)
 
+CANCELLED = "Stopped: the comparison was cancelled."
+"""The engine's reason for a column stopped by its ``cancelled`` event (``playground.limits.Deadline``)."""
 STOP_GRACE_S = 3.0
 """How long a stopped comparison may take to hand back its columns' final states (the engine
 stops at the next token; a long prefill may run on); after it, the page marks them stopped."""
@@ -69,6 +75,7 @@ class Comparison:
     leases: dict = field(default_factory=dict)
     columns: list[Column] = field(default_factory=list)  # as run: each with its own choices, once loaded
     replacement: dict | None = None  # what the page shows instead of a superseded run
+    timed_out: bool = False  # stopped at the request time limit
 
     @property
     def superseded(self) -> bool:
@@ -108,6 +115,9 @@ class Comparison:
                 kind, payload = events.get(timeout=0.2)
             except queue.Empty:
                 kind, payload = "wait", None
+            if not self.cancelled.is_set() and time.monotonic() > self.started + self.limits.request_seconds:
+                self.timed_out = True  # the engine's own clock started later, after loading: this one binds
+                self.cancelled.set()
             if self.cancelled.is_set() and stop_seen is None:
                 stop_seen = time.monotonic()
             if kind == "wait" and stop_seen is not None and time.monotonic() - stop_seen > STOP_GRACE_S:
@@ -121,17 +131,27 @@ class Comparison:
                 results = payload
                 yield Snapshot(list(results), list(progress), 1.0)
             elif kind in ("end", "gave up", "failed"):
-                stopped = self.stopped.is_set()
+                stopped = self.stopped.is_set() or self.timed_out
                 if kind != "end" or stopped:
-                    reason = str(payload) if kind == "failed" else "Stopped: the comparison was cancelled."
+                    reason = str(payload) if kind == "failed" else CANCELLED
                     results = [_unfinished(r, "error" if kind == "failed" else "stopped", reason) for r in results]
+                if self.timed_out:
+                    results = [self._at_time_limit(r) for r in results]
                 error = str(payload) if kind == "failed" else None
                 yield Snapshot(list(results), list(progress), 1.0, final=True, error=error, stopped=stopped)
                 return
 
+    def _at_time_limit(self, result: Result) -> Result:
+        """A column the time limit stopped says so, not that it was cancelled."""
+        if result.status != "stopped" or result.error != CANCELLED:
+            return result
+        return replace(result, error=f"Stopped at the request time limit of {self.limits.request_seconds:g} s.")
+
     def _pump(self, events: queue.Queue) -> None:
         try:
-            self._load(events)
+            seconds = self.limits.request_seconds
+            with within(Deadline(seconds, self.started + seconds, self.cancelled)):
+                self._load(events)
             if self.cancelled.is_set():
                 events.put(("end", None))
                 return
