@@ -77,7 +77,7 @@ def launch_tiny_app(folder: Path, queue_size: int | None = None, limits: bool = 
     paths = build_tiny_models(folder / "models")
     demo = app.build_demo(presets=tiny_presets(paths), export_dir=folder / "exports", rules=rules)
     if queue_size is not None:
-        demo.queue(default_concurrency_limit=app.CONCURRENCY, max_size=queue_size)
+        demo.queue(default_concurrency_limit=app.CONCURRENCY, max_size=queue_size, api_open=False)
     _, url, _ = demo.launch(
         server_name="127.0.0.1",
         server_port=free_port(),
@@ -128,7 +128,7 @@ def wait_for(job, client_id: int, endpoint: str, started: float, deadline: float
         return Outcome(client_id, endpoint, "timeout", time.perf_counter() - started, "no answer before the deadline")
     except Exception as exc:  # noqa: BLE001 - every way a request can fail is recorded, not raised
         message = str(exc) or type(exc).__name__
-        status = "busy" if is_busy(message) else "refused" if is_refused(message) else "error"
+        status = "refused" if is_refused(message) else "busy" if is_busy(message) else "error"
         return Outcome(client_id, endpoint, status, time.perf_counter() - started, f"{type(exc).__name__}: {message}")
     problem = answer_problem(endpoint, answer)
     return Outcome(client_id, endpoint, "error" if problem else "ok", time.perf_counter() - started, problem)

@@ -382,6 +382,11 @@ def test_the_server_takes_no_uploads_and_has_no_monitoring(page):
     url = page[0]
     upload = httpx.post(f"{url}/gradio_api/upload", files={"files": ("a.txt", b"x" * 4096)}, timeout=30)
     assert upload.status_code == 413, upload.text[:200]
+    # An empty file too (Gradio's size check alone let it through), and a multipart body anywhere.
+    empty = httpx.post(f"{url}/gradio_api/upload", files={"files": ("empty.txt", b"")}, timeout=30)
+    assert empty.status_code == 413 and "takes no uploads" in empty.text, empty.text[:200]
+    elsewhere = httpx.post(f"{url}/gradio_api/queue/join", files={"files": ("e.txt", b"")}, timeout=30)
+    assert elsewhere.status_code == 413
     for path in ("/monitoring", "/monitoring/summary"):
         assert httpx.get(url + path, timeout=30).status_code in (403, 404), path
     for path in ("/gradio_api/file=/etc/passwd", "/gradio_api/file=app.py"):

@@ -122,7 +122,7 @@ def test_a_visitor_holds_two_jobs_and_is_told_why_a_third_is_refused(page, model
     other = Client(url, verbose=False, download_files=False, headers={"x-forwarded-for": "10.0.2.2"})
     args = slow_run(models)
     try:
-        held = [greedy.submit(**args, api_name="/compare") for _ in range(2)]
+        kept = [greedy.submit(**args, api_name="/compare") for _ in range(2)]
         time.sleep(1.0)  # both are in the queue before the third asks
         started = time.monotonic()
         third = greedy.submit(**args, api_name="/compare")
@@ -132,9 +132,9 @@ def test_a_visitor_holds_two_jobs_and_is_told_why_a_third_is_refused(page, model
         assert "prompt" in str(refused.value)  # gradio_client names the input the message is attached to
         another = other.submit(**args, api_name="/compare")
         time.sleep(1.0)
-        assert not another.done() and not any(job.done() for job in held), "a visitor within the limit was refused"
+        assert not another.done() and not any(job.done() for job in kept), "a visitor within the limit was refused"
         assert held(demo) == 3
-        for job in [*held, another]:
+        for job in [*kept, another]:
             job.cancel()  # gradio_client's cancel: the page stops the running one too
         quiet(demo)
     finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -549,3 +550,138 @@ def test_a_lecture_through_every_teaching_view(page: Page, served):
     expect(page.locator("#pg-col-1")).to_contain_text("(greedy)")
     expect(page.locator("#pg-col-2")).to_contain_text("(sampled")
     expect(page.locator("#pg-why li[data-cause=decoding]")).to_contain_text("is greedy")
+
+
+# --- a hostile visitor: crafted links, prompts and model ids ------------------------------------------
+# A hostile visitor's crafted links, prompts and model ids, in a real headless Chromium.
+#
+# Every payload carries a marker (``pgx``) in the element it would inject: an image that fetches a
+# beacon, a live phishing link, a form with a password box, a script, an event handler, a
+# ``javascript:`` URL, a Markdown link. The page is opened with share links whose every parameter
+# holds one, then a run is made with crafted prompts and model ids, and every view is opened. No
+# element with the marker may exist, no request may reach a beacon, no dialog may fire; the payloads
+# must be shown as the text they are (web/escape.py).
+
+PAYLOADS = [
+    '<img src="/favicon.ico?pgx-beacon">',
+    "<img src=x onerror=\"alert('pgx')\">",
+    '"><a href="https://example.org/pgx-phish">Your session expired - click to log in</a>',
+    "' onmouseover='alert(1)' data-pgx='",
+    '<form id="pgx-form"><input placeholder="pgx password"></form>',
+    "<script>alert('pgx')</script>",
+    "[Log in](javascript:alert('pgx'))",
+    '<a href="javascript:alert(1)" id="pgx-js">click</a>',
+    '<svg id="pgx-svg" onload="alert(1)"></svg>',
+    '<iframe src="https://example.org/pgx-frame"></iframe>',
+]
+"""The payload list (also in docs/security.md)."""
+
+INJECTED = (
+    "[src*=pgx], [href*=pgx], [id^=pgx], [placeholder*=pgx], [data-pgx], iframe, "
+    "a[href^='javascript:' i], form#pgx-form"
+)
+"""Any element one of the payloads would have made."""
+
+
+def beacon(address: str) -> bool:
+    """A request a payload's element would make: to example.org, the favicon with the marker, or
+    the image ``x``. (The page's own address holds the payloads in its query, so is not one.)"""
+    parts = urlsplit(address)
+    return (
+        parts.hostname == "example.org"
+        or (parts.path.endswith("/favicon.ico") and "pgx" in parts.query)
+        or parts.path.endswith("/x")
+    )
+
+
+def watch(page: Page) -> tuple[list[str], list[str]]:
+    """Dialogs that fired and requests that reached a payload's address, as they happen."""
+    dialogs: list[str] = []
+    beacons: list[str] = []
+
+    def dialog(d) -> None:
+        dialogs.append(d.message)
+        d.dismiss()
+
+    page.on("dialog", dialog)
+    page.on("request", lambda r: beacons.append(r.url) if beacon(r.url) else None)
+    return dialogs, beacons
+
+
+def injected(page: Page) -> list[str]:
+    """The outer HTML (shortened) of every element a payload made, in the page and its shadow roots."""
+    return page.evaluate(
+        """sel => {
+            const found = [];
+            const walk = root => {
+                root.querySelectorAll(sel).forEach(e => found.push(e.outerHTML.slice(0, 160)));
+                root.querySelectorAll('*').forEach(e => { if (e.shadowRoot) walk(e.shadowRoot); });
+            };
+            walk(document);
+            return found;
+        }""",
+        INJECTED,
+    )
+
+
+def link(url: str, values: dict[str, str]) -> str:
+    return f"{url}/?{urlencode(values)}"
+
+
+def test_crafted_share_links_show_their_values_as_text(page: Page, served):
+    url, paths, _ = served
+    dialogs, beacons = watch(page)
+    for number, payload in enumerate(PAYLOADS):
+        # Every parameter holds a payload: the ones a setting reads as text come back in the boxes,
+        # the others (preset, numbers, choices) in the warnings that name them.
+        crafted = {
+            "preset": payload,
+            "seed": payload,
+            "max_new_tokens": payload,
+            "temperature": payload,
+            "decoding": payload,
+            "template": payload,
+            "columns": payload,
+            "task": payload,
+            "model1": paths["tiny-gpt2"],
+            "model2": payload,
+            "prompt": payload,
+            "target": payload,
+            "source": payload,
+        }
+        page.goto(link(url, crafted))
+        expect(prompt_box(page)).to_have_value(payload, timeout=20_000)
+        expect(model_box(page, 2)).to_have_value(payload)
+        # The warnings that quote the preset and the seed appear, as text.
+        expect(page.get_by_text(re.compile(r"Unknown preset")).first).to_be_visible(timeout=20_000)
+        page.wait_for_timeout(300)
+        assert injected(page) == [], f"payload {number} made an element: {payload}"
+    page.wait_for_timeout(500)  # an image or frame would have fetched by now
+    assert dialogs == [] and beacons == [], (dialogs, beacons)
+
+
+def test_crafted_prompts_and_model_ids_are_shown_as_text_in_every_view(page: Page, served):
+    url, paths, _ = served
+    dialogs, beacons = watch(page)
+    page.goto(url)
+    expect(model_box(page, 1)).not_to_have_value("", timeout=20_000)
+    model_box(page, 1).fill(paths["tiny-gpt2"])
+    model_box(page, 2).fill(paths["tiny-llama-chat"])
+    model_box(page, 3).fill(PAYLOADS[2])  # a model id that is a phishing link: refused, named as typed
+    prompt = " ".join(PAYLOADS)
+    prompt_box(page).fill(prompt)
+    page.locator("#pg-run").click()
+    expect(page.locator("#pg-run-status")).to_contain_text(FINISHED, timeout=90_000)
+    settle(page)
+
+    # The refused model is named in its column as the visitor typed it, as text.
+    expect(page.locator("#pg-col-3")).to_contain_text("Your session expired - click to log in")
+    for tab in ("Outputs", "Size & metrics", "Tokenizers", "Surprise", "Next token", "Facts & cost"):
+        open_tab(page, tab)
+        settle(page)
+        assert injected(page) == [], f"{tab}: {injected(page)}"
+    # The whole prompt was read as the text it is: the tokenizer view counts all its bytes.
+    open_tab(page, "Tokenizers")
+    expect(page.locator("#pg-tokens")).to_contain_text(f"{len(prompt.encode()):,} bytes")
+    page.wait_for_timeout(500)
+    assert dialogs == [] and beacons == [], (dialogs, beacons)

@@ -25,6 +25,7 @@ header, ``last`` the last one (the address the proxy itself saw). On Spaces it i
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import time
@@ -40,9 +41,9 @@ MODELS = "models"
 """The concurrency id of the events that run models (``web.events``)."""
 FORWARDED_CHOICES = ("", "first", "last")
 RESERVED_S = 0.5
-"""How long an admitted job counts before it shows in the queue (Gradio queues it a few
-milliseconds after its validator): two jobs admitted at the same moment must not both see the
-other one missing."""
+"""An admitted job counts as held from its validator until Gradio has queued it (the request
+that asked for it is answered): two jobs asked for at the same moment must not both see the
+other one missing. Outside a request's task (a direct call) the count lasts this long."""
 
 
 def _count(name: str, default: int) -> int:
@@ -136,7 +137,7 @@ class Admission:
         self.blocks = blocks
         self.rules = rules
         self.on_admit = on_admit  # called on the server's event loop before every decision
-        self._reserved: list[tuple[float, object, _Job]] = []
+        self._reserved: list[tuple[float, object, _Job]] = []  # admitted, not yet queued
 
     def job_of(self, request, session: str | None) -> _Job:
         return _Job(session or "", client_address(request, self.rules.forwarded_for))
@@ -167,6 +168,10 @@ class Admission:
         self._reserved.append((time.monotonic(), request, job))
         return None
 
+    def _queued(self, request) -> None:
+        """The request that asked for a job is answered: the job is in the queue (or already done)."""
+        self._reserved = [r for r in self._reserved if r[1] is not request]
+
     def validator(self, names: Iterable[str]) -> Callable:
         """A Gradio ``validator`` for an event whose inputs are ``names`` (in order): the refusal
         is attached to the prompt box where the event has one, else to its first input."""
@@ -177,6 +182,11 @@ class Admission:
             self.on_admit()
             message = self.refusal(request.request, request.session_hash)
             if message is None:
+                # The validator runs in the task that answers the request; when that task ends,
+                # Gradio has queued the job, which then counts itself (or has already finished).
+                task = asyncio.current_task()
+                if task is not None:
+                    task.add_done_callback(lambda _: self._queued(request.request))
                 return gr.skip()
             return [gr.validate(i != where, message if i == where else "") for i in range(len(names))]
 
