@@ -685,3 +685,28 @@ def test_crafted_prompts_and_model_ids_are_shown_as_text_in_every_view(page: Pag
     expect(page.locator("#pg-tokens")).to_contain_text(f"{len(prompt.encode()):,} bytes")
     page.wait_for_timeout(500)
     assert dialogs == [] and beacons == [], (dialogs, beacons)
+
+
+def test_every_letter_of_regular_and_bold_text_comes_from_one_font(page: Page, served):
+    """Projected text must not mix fonts within a word: a letter the page's font lacks is drawn in
+    another one (a small "B" in "BPE" once did). Chromium names the fonts it used for each node."""
+    url, _, _ = served
+    open_page(page, url)
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz 0123456789 BPE LAMBADA"
+    page.evaluate(
+        """letters => { const probe = document.createElement('div'); probe.id = 'pg-font-probe';
+        for (const weight of [400, 600, 700]) {
+            const line = document.createElement('p'); line.style.fontWeight = weight;
+            line.className = 'w' + weight; line.textContent = letters; probe.appendChild(line);
+        }
+        document.querySelector('.gradio-container').appendChild(probe); }""",
+        letters,
+    )
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    for weight in (400, 600, 700):
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": f"#pg-font-probe .w{weight}"})["nodeId"]
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        assert len(fonts) == 1 and fonts[0]["isCustomFont"], f"weight {weight}: {fonts}"

@@ -55,10 +55,16 @@ def build_demo(
     return demo
 
 
+FONT = (gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)), "ui-sans-serif", "system-ui", "sans-serif")
+"""The page's font, from the files Gradio ships. Its default asks for weights 400 and 600, and the
+600 file Gradio ships holds only a few letters: bold text took the others (B, A, …) from another
+font, so "BPE" read as a small "B". 400 and 700 are whole fonts; semi-bold text uses 700."""
+
+
 def launch_options() -> dict:
     """Theme, style sheet and script (web/static): in Gradio 6 these go to ``launch()``."""
     return {
-        "theme": gr.themes.Default(primary_hue="blue"),
+        "theme": gr.themes.Default(primary_hue="blue", font=FONT),
         "css_paths": [STATIC / "page.css"],
         "js": (STATIC / "page.js").read_text(encoding="utf-8"),
     }
