@@ -105,6 +105,13 @@ def latency(models: Sequence[Finished]) -> Cause | None:
     return Cause("latency", sentence, numbers)
 
 
+def _megabytes(count: float) -> str:
+    """Bytes as megabytes for a sentence: whole above 10 MB, two figures below (a tiny model's
+    0.27 MB is not "0 MB")."""
+    megabytes = count / 1e6
+    return f"{megabytes:,.0f}" if megabytes >= 10 else f"{megabytes:.2g}"
+
+
 def memory(models: Sequence[Finished]) -> Cause | None:
     """Bytes of weights = parameters x bytes per weight, where they differ by 1.5x or in dtype."""
     weights = by_name(models, lambda m: m.facts.weight_bytes)
@@ -113,7 +120,7 @@ def memory(models: Sequence[Finished]) -> Cause | None:
     if len(known) < 2 or max(known) < RATIO * min(known) and len(dtypes) < 2:
         return None
     shown = ", ".join(
-        f"{m.name} {m.facts.weight_bytes / 1e6:,.0f} MB ({compact(m.facts.parameters)} x {_bytes_per_weight(m):g})"
+        f"{m.name} {_megabytes(m.facts.weight_bytes)} MB ({compact(m.facts.parameters)} x {_bytes_per_weight(m):g})"
         for m in models
     )
     numbers = {

@@ -136,6 +136,10 @@ def test_size_memory_and_latency_of_one_family(folders, cache):
     names = ("tinyfam-small", "tinyfam-large")
     weights = dict(zip(names, (small.weight_bytes, large.weight_bytes), strict=True))
     assert causes["memory"].numbers["weight bytes"] == weights
+    # Tiny weights are written with two figures, not rounded to "0 MB".
+    shown = [f"{n} {w / 1e6:.2g} MB" if w < 1e7 else f"{n} {w / 1e6:,.0f} MB" for n, w in weights.items()]
+    assert all(part in causes["memory"].sentence for part in shown), causes["memory"].sentence
+    assert " 0 MB" not in causes["memory"].sentence
     latency = causes["latency"]
     rates = {n: round(r.generation.decode_tokens_per_s, 2) for n, r in zip(names, results, strict=True)}
     assert latency.numbers["tokens per second"] == rates
