@@ -207,3 +207,19 @@ def test_the_cache_prepares_the_static_step_at_load_where_it_is_asked_for(tiny_f
     assert path.method == fast.STATIC and path.alone.rows == 1 and path.shared.rows == 3
     assert any("static decode step for 3 at once" in m for m in messages)
     assert any("fast decoding ready" in m for m in messages)
+
+
+def test_a_fast_path_that_cannot_be_made_leaves_the_model_decoding_eagerly(tiny_folders, monkeypatch):
+    """A static step that fails to build (an architecture it does not know, a GPU without room for
+    its cache) must not cost the model: the load succeeds and the model decodes eagerly, saying so."""
+
+    def no_room(*args, **kwargs):
+        raise torch.OutOfMemoryError("no room for the static cache")
+
+    monkeypatch.setenv("PLAYGROUND_STATIC_STEP", "1")
+    monkeypatch.setattr(static, "StaticBatch", no_room)
+    cache = ModelCache(device=torch.device("cpu"), dtype=torch.float32)
+    lm = cache.get(tiny_folders["gpt2"]).model
+    assert fast.decode_path(lm, "fast").method == "eager"
+    result = generate(lm, "The quick", GREEDY)
+    assert result.decode_method == "eager" and result.new_tokens == GREEDY.max_new_tokens

@@ -145,7 +145,16 @@ def prepare(
         if (path := getattr(lm.model, _ATTRIBUTE, None)) is not None and static_step is None:
             return path
         forget(lm)  # before building: a twin copies the model's attributes, this one included
-        path = _build(lm, progress, static_step, rows)
+        try:
+            path = _build(lm, progress, static_step, rows)
+        except Exception:  # noqa: BLE001 - a fast path that cannot be made must not cost the model
+            # E.g. an architecture the static step does not know yet, or no memory left for its
+            # cache on a full GPU: the model still decodes, eagerly, and says so (decode_method).
+            log.exception("%s: the fast decode path could not be made; decoding eagerly", lm.label)
+            forget(lm)
+            if lm.device.type == "cuda":
+                torch.cuda.empty_cache()
+            path = eager(lm)
         object.__setattr__(lm.model, _ATTRIBUTE, path)  # a plain attribute, not a registered submodule
     progress(1.0, f"{lm.label}: fast decoding ready ({path.precision}, {path.method})")
     return path
