@@ -40,3 +40,17 @@ def cache():
 def loaded(tiny_folders, cache):
     """name -> LoadedModel for every tiny model, loaded through the real path."""
     return {name: cache.get(folder).model for name, folder in tiny_folders.items()}
+
+
+def with_static_steps(loaded: dict, rows: int):
+    """The tiny decoders (gpt2, llama) with the GPU's decode steps prepared on the CPU, as a GPU
+    gets them at load (without a graph here): one for a generation alone and, with ``rows``, a
+    shared batch of that many rows. A generator for a fixture: the steps are forgotten after."""
+    from playground import fast
+
+    lms = [loaded["gpt2"], loaded["llama"]]
+    for lm in lms:
+        fast.prepare(lm, static_step=True, rows=rows)
+    yield lms
+    for lm in lms:
+        fast.forget(lm)

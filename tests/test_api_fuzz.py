@@ -27,6 +27,7 @@ from gradio_client.exceptions import AppError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.attack import read_job
 from tests.conftest_app import build_tiny_models, launch_page, wait_until_idle
 from web.settings import SCHEMA
 
@@ -212,14 +213,7 @@ def raw_call(url: str, endpoint: str, data: list) -> tuple[str, object]:
         posted = http.post(f"/call{endpoint}", content=body, headers={"content-type": "application/json"})
         if posted.status_code != 200:
             return "refused", posted.text
-        event, payload = "", None
-        with http.stream("GET", f"/call{endpoint}/{posted.json()['event_id']}") as stream:
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    event = line.removeprefix("event:").strip()
-                elif line.startswith("data:") and event in ("complete", "error"):
-                    payload = json.loads(line.removeprefix("data:"))
-        return event, payload
+    return read_job(url, endpoint, posted.json()["event_id"], timeout=ANSWER_SECONDS)
 
 
 def raw_values(parameters: list[dict], tiny: dict[str, str]) -> dict:

@@ -11,6 +11,7 @@ import torch
 from playground import fast, scheduler
 from playground.compare import Column, Request, compare, compare_stream
 from playground.generation import GenerationSettings, generate
+from tests.conftest import with_static_steps
 
 GREEDY = GenerationSettings(max_new_tokens=12)
 SAMPLED = GenerationSettings(max_new_tokens=12, do_sample=True, temperature=1.3, top_k=50, top_p=0.95, seed=11)
@@ -24,12 +25,7 @@ def on(monkeypatch):
 @pytest.fixture()
 def batched(loaded):
     """The tiny decoders with the GPU's steps: one for a generation alone, a batch of 4 rows."""
-    lms = [loaded["gpt2"], loaded["llama"]]
-    for lm in lms:
-        fast.prepare(lm, static_step=True, rows=4)
-    yield lms
-    for lm in lms:
-        fast.forget(lm)
+    yield from with_static_steps(loaded, rows=4)
 
 
 def _exact(settings: GenerationSettings) -> GenerationSettings:

@@ -11,7 +11,6 @@ import time
 
 import pytest
 import torch
-from transformers import BertConfig, BertForMaskedLM
 
 from playground.cache import ModelCache
 from playground.compare import Request, compare
@@ -24,12 +23,11 @@ from playground.heads import classify
 from playground.limits import Deadline, Limits, within
 from playground.packaged import PACKAGED, convert_gguf
 from playground.text2text import text_to_text
-from tests import tiny_models
+from tests.attack import LONG_TEXT, slow_masked_lms
 from tests.tiny_heads import TinyModels
 
 LIMIT_S = 2.0
 MARGIN_S = 2.5  # one batch of masked copies (about 0.6 s here) and the threads' hand-over
-LONG_TEXT = (" ".join(tiny_models.CORPUS[:3]) * 20)[:3000]
 
 
 def expired() -> Deadline:
@@ -38,26 +36,8 @@ def expired() -> Deadline:
 
 @pytest.fixture(scope="module")
 def slow(tmp_path_factory) -> list[str]:
-    """Two masked LMs with a 1,024-token window, wide enough that the long text fits and deep
-    enough that pseudo-perplexity over it takes half a minute to a minute here."""
-    root = tmp_path_factory.mktemp("slow")
-    wordpiece = tiny_models.wordpiece_tokenizer()
-    wordpiece.model_max_length = 1024
-    folders = []
-    for seed in (0, 1):
-        torch.manual_seed(seed)
-        config = BertConfig(
-            vocab_size=len(wordpiece),
-            hidden_size=128,
-            num_hidden_layers=4,
-            num_attention_heads=4,
-            intermediate_size=256,
-            max_position_embeddings=1024,
-        )
-        BertForMaskedLM(config).save_pretrained(root / f"mlm-{seed}")
-        wordpiece.save_pretrained(root / f"mlm-{seed}")
-        folders.append(str(root / f"mlm-{seed}"))
-    return folders
+    """Two masked LMs whose pseudo-perplexity over the long text takes half a minute or more here."""
+    return slow_masked_lms(tmp_path_factory.mktemp("slow"))
 
 
 def test_a_slow_request_ends_at_its_time_limit_and_keeps_what_it_had(slow):

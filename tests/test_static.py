@@ -11,6 +11,7 @@ from playground.cache import ModelCache
 from playground.fast import static
 from playground.generation import GenerationSettings, generate, start
 from tests import tiny_models
+from tests.conftest import with_static_steps
 
 GREEDY = GenerationSettings(max_new_tokens=20)
 PROMPTS = ["The quick", "A cat sat on", "Photosynthesis turns", "Café, naïve 😀"]
@@ -24,12 +25,7 @@ def gemma3(tmp_path_factory, cache):
 @pytest.fixture()
 def static_path(loaded):
     """The static step on the tiny decoders, as a GPU gets it at load (without a graph here)."""
-    lms = [loaded["gpt2"], loaded["llama"]]
-    for lm in lms:
-        fast.prepare(lm, static_step=True, rows=0)
-    yield lms
-    for lm in lms:
-        fast.forget(lm)
+    yield from with_static_steps(loaded, rows=0)
 
 
 def _exact(settings: GenerationSettings) -> GenerationSettings:
