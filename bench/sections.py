@@ -19,8 +19,9 @@ import torch
 from bench.measure import Clock, PeakMemory, decode_split, plain_generate, sync, torch_threads
 from playground import fast
 from playground.compare import Request, compare
+from playground.decoding import Decoding
 from playground.fast import DecodePath, half, int8, native, static
-from playground.generation import Decoding, GenerationSettings, build_prompt
+from playground.generation import GenerationSettings, build_prompt
 from playground.models import LoadedModel
 from playground.scoring import score_causal, window_plan
 

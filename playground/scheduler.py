@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+from playground.decoding import Decoding, Update
 from playground.errors import Stopped
 from playground.fast import gpu
-from playground.generation import Decoding, GenerationSettings, Update, start
+from playground.generation import GenerationSettings, start
 from playground.limits import checkpoint
 from playground.models import LoadedModel
 
