@@ -51,7 +51,7 @@ CJK = "人工智能是计算机科学的一个分支，它研究如何让机器�
 # Digits apart: about one token a character in every tokenizer, the costliest plain ASCII.
 DIGITS = "7 1 8 2 8 1 8 2 8 4 5 9 0 4 5 2 3 5 3 6 0 2 8 7 4 7 1 3 5 2 6 6 2 4 9 7 7 5 7 2 "
 SCRIPTS = {"ascii": ENGLISH, "cjk": CJK, "emoji": "😀", "digits": DIGITS}
-MAX_SENTENCES = 32  # the sentences a comparison embeds (compare.MAX_SENTENCES)
+MAX_SENTENCES = 32  # the sentences a comparison embeds (model_work.MAX_SENTENCES)
 
 
 def text_of(script: str, chars: int) -> str:

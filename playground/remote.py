@@ -538,7 +538,7 @@ def score(server: RemoteServer, text: str) -> Score:
 
 def run_one(server: RemoteServer, request: Request, state: Result) -> Iterator[Result]:
     """A remote column's work for a ``compare.Request``: yields its ``compare.Result`` as it fills, as
-    ``compare.run_one`` does for a local model. Facts and memory stay on the server: they are not shown."""
+    ``model_work.run_one`` does for a local model. Facts and memory stay on the server: they are not shown."""
     model = served_model(server)
     ids = count_tokens(server, model, request.text)
     if ids:
