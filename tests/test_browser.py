@@ -240,6 +240,10 @@ def test_a_share_link_reopens_the_same_settings(page: Page, browser: Browser, se
     expect(prompt_box(other)).to_have_value("Why is the sea salty? & other questions", timeout=20_000)
     expect(model_box(other, 3)).to_have_value(paths["tiny-gpt2"])
     expect(other.locator("#pg-preset input")).to_have_value(re.compile("^Tiny trio"))
+    # As above: the accordion mounts its boxes when it opens, and a box mounted while the page's
+    # load updates are still landing can show its first render's value. A person opens it later.
+    settle(other)
+    other.wait_for_timeout(500)
     other.locator("#pg-settings").get_by_text("Generation settings").click()
     expect(other.locator("#pg-seed input")).to_have_value("1234")
     expect(other.get_by_label("Sampling", exact=True)).to_be_checked()
