@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 from collections.abc import Callable
+
+from playground.limits import on_zero_gpu
 
 log = logging.getLogger("playground.zerogpu")
 
@@ -28,12 +29,6 @@ MIN_SECONDS = 20
 MAX_SECONDS = 180
 SECONDS_PER_TOKEN = 0.05  # a small model's decode step on a ZeroGPU slice, with room to spare
 SETUP_SECONDS = 10  # moving weights onto the GPU, prefill and scoring
-
-
-def on_zero_gpu(environ: dict | None = None) -> bool:
-    """Whether this process runs on ZeroGPU hardware (the platform sets SPACES_ZERO_GPU=true)."""
-    value = (environ if environ is not None else os.environ).get("SPACES_ZERO_GPU", "")
-    return value.strip().lower() in ("1", "t", "true")
 
 
 def _spaces():

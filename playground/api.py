@@ -154,17 +154,13 @@ def compare_many(
         request.check(limits)
     cache = settings.get("cache") or default_cache(settings.get("device"), settings.get("dtype"))
     hub.missing_offline([c.reference for c in columns])  # offline, a Hub id then fails at once
-    threads = torch.get_num_threads()
     runs = []
-    try:
-        for number, request in enumerate(requests, start=1):
-            log.info("prompt %d of %d: %s", number, len(requests), _shorten(request.text))
-            results = compare(list(columns), request, cache, limits)
-            runs.append(export.PromptRun(request.text, tuple(results)))
-            if progress is not None:
-                progress(number, len(requests), results)
-    finally:
-        torch.set_num_threads(threads)  # compare() gives each model a share of the cores
+    for number, request in enumerate(requests, start=1):  # compare() restores torch's thread count
+        log.info("prompt %d of %d: %s", number, len(requests), _shorten(request.text))
+        results = compare(list(columns), request, cache, limits)
+        runs.append(export.PromptRun(request.text, tuple(results)))
+        if progress is not None:
+            progress(number, len(requests), results)
     given = {k: v for k, v in settings.items() if k not in ("cache", "limits")}
     return Comparisons(
         tuple(columns), tuple(runs), requests[0], preset.name if preset else None, export_result.plain(given)

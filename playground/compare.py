@@ -26,7 +26,7 @@ from playground.encoders import (
 from playground.errors import PlaygroundError, Stopped, for_visitor
 from playground.facts import ModelFacts
 from playground.generation import Generation, GenerationSettings
-from playground.limits import Deadline, Limits, within
+from playground.limits import GENERATING, Deadline, Limits, checkpoint, within
 from playground.model_work import run_one
 from playground.scoring import Score
 
@@ -316,4 +316,4 @@ def _remote_column(index: int, column: Column, request: Request, state: Result, 
     yield state
     for state in remote.run_one(server, request, state):  # noqa: B020
         yield state
-        run.deadline.check("generating; the text so far is kept")
+        checkpoint(GENERATING)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from playground.fast import DecodePath, keeps_logits
+from playground.fast import DecodePath, eager, keeps_logits
 from playground.fast.static import RowDoesNotFit
 from playground.kinds import Kind
 from playground.metrics import tokens_per_second
@@ -266,7 +266,7 @@ class Decoding:
     def _fall_back_to_exact(self) -> torch.Tensor:
         """A 16-bit product overflowed (``playground.fast.half``): reread everything in float32 and go on."""
         self._release_session()
-        self.path, self.method = DecodePath(self.lm.model, self.lm.model, self.lm.facts.dtype, "eager"), "eager"
+        self.path, self.method = eager(self.lm), "eager"
         self.note = "A float16 product overflowed; this output was finished with the float32 weights."
         return self._prefill(self.lm.model, self._sequence(self.prompt.ids))
 

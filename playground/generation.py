@@ -22,7 +22,7 @@ from playground.decoding import Decoding, Generation, TextStream, Update, filter
 from playground.errors import PlaygroundError
 from playground.fast import DEFAULT_SPEED, check_speed, decode_path
 from playground.kinds import Kind
-from playground.limits import checkpoint
+from playground.limits import GENERATING, checkpoint
 from playground.models import LoadedModel
 
 __all__ = [
@@ -134,7 +134,7 @@ def stream(lm: LoadedModel, text: str, settings: GenerationSettings) -> Iterator
             updates = decoding.collect()
             yield from updates
             if not updates:  # a token with no visible text yet: the caller saw nothing to stop at
-                checkpoint("generating; the text so far is kept")
+                checkpoint(GENERATING)
     finally:
         decoding.close()
 

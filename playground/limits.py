@@ -22,6 +22,13 @@ def on_spaces() -> bool:
     return bool(os.environ.get("SPACE_ID"))
 
 
+def on_zero_gpu(environ: dict | None = None) -> bool:
+    """Whether this process runs on ZeroGPU hardware (the platform sets SPACES_ZERO_GPU=true).
+    This module imports no torch, so ``zerogpu`` can ask before torch is imported."""
+    value = (environ if environ is not None else os.environ).get("SPACES_ZERO_GPU", "")
+    return value.strip().lower() in ("1", "t", "true")
+
+
 def _flag(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
@@ -118,6 +125,12 @@ class Limits:
             )
 
 
+CANCELLED = "Stopped: the comparison was cancelled."
+"""A column's reason when its request was stopped (Stop, the visitor left), not timed out."""
+GENERATING = "generating; the text so far is kept"
+"""What a generation's checkpoint says it was doing: its column keeps the text so far."""
+
+
 @dataclass(frozen=True)
 class Deadline:
     """When one request must stop: at ``at`` (``time.monotonic()``), or as soon as ``cancelled`` is
@@ -134,7 +147,7 @@ class Deadline:
 
     def check(self, doing: str) -> None:
         if self.cancelled.is_set():
-            raise Stopped("Stopped: the comparison was cancelled.")
+            raise Stopped(CANCELLED)
         if time.monotonic() > self.at:
             raise Stopped(f"Stopped at the request time limit of {self.seconds:g} s while {doing}.")
 

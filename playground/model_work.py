@@ -23,6 +23,7 @@ from playground.errors import PlaygroundError
 from playground.fast import gpu
 from playground.generation import build_prompt, stream
 from playground.kinds import Kind
+from playground.limits import GENERATING, checkpoint
 from playground.models import LoadedModel
 from playground.scoring import score_causal
 from playground.tasks import HEAD_KINDS, run_head, run_text2text
@@ -34,7 +35,7 @@ MAX_SENTENCES = 32
 """The sentences an encoder compares at most: the similarity matrix grows with their square."""
 
 
-def run_one(lm: LoadedModel, request: Request, state: Result, run: _Run | None = None) -> Iterator[Result]:
+def run_one(lm: LoadedModel, request: Request, state: Result, run: _Run) -> Iterator[Result]:
     """The work one model does for a request, by kind; yields its column as it fills.
 
     Generation streams from the device's scheduler on a GPU (``playground.scheduler``), from
@@ -47,11 +48,11 @@ def run_one(lm: LoadedModel, request: Request, state: Result, run: _Run | None =
         torch.cuda.reset_peak_memory_stats(lm.device)
     with gpu.shared(lm.device):
         state = replace(state, **_token_counts(lm, request))
-        if run is not None:  # reading a text costs time by its tokens: bounded per model, not only by characters
-            run.limits.check_tokens(state.text_tokens, lm.label)
-            if request.target:
-                target = len(lm.tokenizer(request.target, add_special_tokens=False)["input_ids"])
-                run.limits.check_tokens(target, lm.label, "target")
+        # Reading a text costs time by its tokens: bounded per model, not only by characters.
+        run.limits.check_tokens(state.text_tokens, lm.label)
+        if request.target:
+            target = len(lm.tokenizer(request.target, add_special_tokens=False)["input_ids"])
+            run.limits.check_tokens(target, lm.label, "target")
         if lm.kind is Kind.ENCODER_DECODER and request.task:
             output, result, seconds = run_text2text(lm, request)
             state = replace(state, output=output, task=request.task, task_result=result, task_seconds=seconds)
@@ -67,17 +68,12 @@ def run_one(lm: LoadedModel, request: Request, state: Result, run: _Run | None =
             state = replace(state, output=update.text, generation=update.result)
             if update.result is None:
                 yield state
-                _check_stop(run)  # after the yield, so the text so far stays in the column
+                checkpoint(GENERATING)  # after the yield, so the text so far stays in the column
     with gpu.shared(lm.device):
         state = _kind_outputs(lm, request, state)
     growth = process.memory_info().rss - rss_before
     peak = torch.cuda.max_memory_allocated(lm.device) if lm.device.type == "cuda" else None
     yield replace(state, status="done", memory_growth_bytes=growth, peak_memory_bytes=peak)
-
-
-def _check_stop(run: _Run | None) -> None:
-    if run is not None:
-        run.deadline.check("generating; the text so far is kept")
 
 
 def _token_counts(lm: LoadedModel, request: Request) -> dict:
@@ -88,7 +84,8 @@ def _token_counts(lm: LoadedModel, request: Request) -> dict:
         seen = build_prompt(lm, text, request.generation.use_chat_template).ids
     else:
         seen = lm.tokenizer(text)["input_ids"]
-    special = sum(1 for i in seen if i in set(lm.tokenizer.all_special_ids))
+    special_ids = set(lm.tokenizer.all_special_ids)
+    special = sum(1 for i in seen if i in special_ids)
     return {
         "text_tokens": len(ids),
         "special_tokens": special,

@@ -23,6 +23,7 @@ through a queue, and closing its stream cancels the decoding at the next round.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -164,15 +165,7 @@ class Scheduler:
 
 
 def _on(stream):
-    return torch.cuda.stream(stream) if stream is not None else _NoStream()
-
-
-class _NoStream:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
+    return torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext()
 
 
 _schedulers: dict[tuple[int, str], Scheduler] = {}

@@ -23,7 +23,7 @@ import torch
 
 from playground import metrics
 from playground.errors import PlaygroundError
-from playground.fast import static
+from playground.fast import keeps_logits
 from playground.kinds import Kind
 from playground.limits import checkpoint
 from playground.models import LoadedModel
@@ -199,7 +199,7 @@ def _score_windows(lm: LoadedModel, sequence: list[int], plan, nll: torch.Tensor
     Windows of equal length run as one batch of at most ``positions`` scored positions (a shorter
     last window runs on its own); nothing is read back to the host here.
     """
-    keeps = static.takes(lm.model, "logits_to_keep")
+    keeps = keeps_logits(lm.model)
     groups: dict[int, list[tuple[int, int, int]]] = {}
     for item in plan:
         groups.setdefault(item[1] - item[0], []).append(item)

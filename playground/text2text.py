@@ -23,7 +23,7 @@ from transformers import PretrainedConfig, PreTrainedModel, PreTrainedTokenizerB
 from playground.errors import PlaygroundError, Stopped, for_visitor
 from playground.heads import model_window, require_text
 from playground.lecture import GENERATIVE_QA, SUMMARIZATION, TEXT2TEXT_TASKS, TRANSLATION, check_family_supported
-from playground.limits import checkpoint
+from playground.limits import GENERATING, checkpoint
 
 LANGUAGE_NAMES = {
     "ar": "Arabic",
@@ -337,7 +337,7 @@ class _DeadlineCriteria(StoppingCriteria):
 
     def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
         try:
-            checkpoint("generating; the text so far is kept")
+            checkpoint(GENERATING)
         except Stopped as stop:
             self.stopped = stop
         return torch.full((input_ids.shape[0],), self.stopped is not None, dtype=torch.bool, device=input_ids.device)

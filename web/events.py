@@ -13,7 +13,7 @@ import os
 import gradio as gr
 import torch
 
-from playground.fast import on_zero_gpu
+from playground.limits import on_zero_gpu
 from web.handlers import Handlers
 from web.results import RUN_OUTPUTS
 from web.selection import BOX_OUTPUTS, PRESET_OUTPUTS, RESTORE_OUTPUTS

@@ -30,12 +30,10 @@ from dataclasses import dataclass, field, replace
 from playground.cache import ModelCache
 from playground.compare import FINISHED, Column, Request, Result
 from playground.errors import PlaygroundError
-from playground.limits import Deadline, Limits, within
+from playground.limits import CANCELLED, Deadline, Limits, within
 
 log = logging.getLogger(__name__)
 
-CANCELLED = "Stopped: the comparison was cancelled."
-"""The engine's reason for a column stopped by its ``cancelled`` event (``playground.limits.Deadline``)."""
 STOP_GRACE_S = 3.0
 """How long a stopped comparison may take to hand back its columns' final states (the engine
 stops at the next token; a long prefill may run on); after it, the page marks them stopped."""

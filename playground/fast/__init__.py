@@ -37,6 +37,7 @@ import torch
 from playground.errors import PlaygroundError
 from playground.fast import gpu, half, int8, native, static
 from playground.kinds import Kind
+from playground.limits import on_zero_gpu
 from playground.models import LoadedModel
 
 log = logging.getLogger(__name__)
@@ -90,11 +91,6 @@ class DecodePath:
 def check_speed(speed: str) -> None:
     if speed not in SPEEDS:
         raise PlaygroundError(f"Unknown speed '{speed}': use one of {', '.join(SPEEDS)}.")
-
-
-def on_zero_gpu() -> bool:
-    """Whether this process runs on ZeroGPU hardware (the platform sets SPACES_ZERO_GPU=true)."""
-    return os.environ.get("SPACES_ZERO_GPU", "").strip().lower() in ("1", "t", "true")
 
 
 def shared_rows() -> int:
