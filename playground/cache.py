@@ -20,7 +20,6 @@ from playground.models import (
     Progress,
     default_device,
     default_dtype,
-    inspect_model,
     load_model,
 )
 from playground.references import ModelRef, parse_reference
@@ -90,15 +89,19 @@ class ModelCache:
                 if key in self._models:
                     self._models.move_to_end(key)
                     return Lease(self._models[key], True, 0.0)
-            _, parameters, inspect_seconds = inspect_model(ref, progress=progress, **self.load_options)
-            if parameters is not None:
-                self._make_room(ref, parameters * self.dtype.itemsize)
+
+            def make_room(parameters: int | None) -> None:
+                """Before any weight is read: the budget, counted from the config and the files' headers."""
+                if parameters is not None:
+                    self._make_room(ref, parameters * self.dtype.itemsize)
+
             model = load_model(
                 ref,
                 device=self.device,
                 dtype=self.dtype,
                 progress=progress,
                 device_map=self.device_map,
+                before_weights=make_room,
                 **self.load_options,
             )
             if model.kind is Kind.DECODER and (self.device.type == "cpu" or self.device_map is None):
@@ -110,7 +113,7 @@ class ModelCache:
             with self._lock:
                 self._make_room(ref, model.facts.weight_bytes)
                 self._models[key] = model
-            return Lease(model, False, inspect_seconds + model.load_seconds)
+            return Lease(model, False, model.load_seconds)
 
     def _make_room(self, ref: ModelRef, need: int) -> None:
         if need > self.budget:

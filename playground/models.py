@@ -102,8 +102,12 @@ def load_model(
     allow_pickle: bool = False,
     progress: Progress | None = None,
     device_map: str | dict | None = None,
+    before_weights: Callable[[int | None], None] | None = None,
 ) -> LoadedModel:
     """Resolve the reference to something ``from_pretrained`` takes, load model and tokenizer.
+
+    ``before_weights`` is called with the parameter count ``inspect_model`` gives, after the
+    config and weight-file checks and before any weight is read (``ModelCache`` makes room there).
 
     Never runs code from a model repository (``trust_remote_code=False``), and loads Hub weights
     only from safetensors unless ``allow_pickle`` (pickle files can run code when unpickled).
@@ -114,17 +118,23 @@ def load_model(
     device = device or default_device()
     dtype = dtype or default_dtype(device)
     with LOAD_LOCK:
-        return _load(ref, device, dtype, cache_dir, allow_pickle, progress, time.perf_counter(), device_map)
+        return _load(
+            ref, device, dtype, cache_dir, allow_pickle, progress, time.perf_counter(), device_map, before_weights
+        )
 
 
-def _load(ref, device, dtype, cache_dir, allow_pickle, progress, start, device_map=None) -> LoadedModel:
+def _load(
+    ref, device, dtype, cache_dir, allow_pickle, progress, start, device_map=None, before_weights=None
+) -> LoadedModel:
     checkpoint(f"waiting to load {ref.label}")
     folder, hub = _resolve(ref, cache_dir, progress)
     checkpoint(f"loading {ref.label}")
     options = _options(ref)
     config = _load_config(ref, folder, hub, options)
     kind = detect_kind(config)
-    _parameters(ref, folder, hub, config, kind)  # refuses weight files that do not fill the config
+    parameters = _parameters(ref, folder, hub, config, kind)  # refuses weight files that do not fill the config
+    if before_weights is not None:
+        before_weights(parameters)
     checkpoint(f"loading {ref.label}")
     progress(
         0.9 if ref.source == "packaged" else 0.3,
