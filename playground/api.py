@@ -13,7 +13,6 @@ of the cores while they run side by side).
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
@@ -28,7 +27,7 @@ from playground.errors import PlaygroundError
 from playground.generation import GenerationSettings
 from playground.limits import Limits
 from playground.presets import Preset
-from playground.suggest import check_reference
+from playground.suggest import check_reference, did_you_mean
 
 log = logging.getLogger(__name__)
 
@@ -261,8 +260,7 @@ def check_prompts_argument(prompts, preset: Preset | None) -> list[str]:
 def check_setting_names(settings: dict) -> None:
     for name in settings:
         if name not in SETTING_KEYS:
-            close = difflib.get_close_matches(name, SETTING_KEYS, n=1)
-            hint = f" Did you mean '{close[0]}'?" if close else ""
+            hint = did_you_mean(name, SETTING_KEYS)
             raise PlaygroundError(f"Unknown setting '{name}'.{hint} Settings: {', '.join(SETTING_KEYS)}.")
 
 

@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from playground.errors import PlaygroundError
+from playground.limits import Limits
 
 log = logging.getLogger("playground.cli")
 
@@ -60,9 +61,10 @@ exit codes:
 {codes}
 
 environment (the same as the web page's):
-  PLAYGROUND_MAX_NEW_TOKENS (cap on --max-new-tokens, 512), PLAYGROUND_MAX_PROMPT_CHARS (20000),
-  PLAYGROUND_REQUEST_SECONDS (180 per prompt), PLAYGROUND_PRESET_MODELS_ONLY, PLAYGROUND_DEVICE,
-  PLAYGROUND_DTYPE, PLAYGROUND_CACHE (converted weights), HF_HUB_OFFLINE
+  PLAYGROUND_MAX_NEW_TOKENS (cap on --max-new-tokens, {limits.max_new_tokens}), PLAYGROUND_MAX_PROMPT_CHARS
+  ({limits.max_prompt_chars}), PLAYGROUND_MAX_PROMPT_TOKENS ({limits.max_prompt_tokens} a model),
+  PLAYGROUND_REQUEST_SECONDS ({limits.request_seconds:g} per prompt), PLAYGROUND_PRESET_MODELS_ONLY,
+  PLAYGROUND_DEVICE, PLAYGROUND_DTYPE, PLAYGROUND_CACHE (converted weights), HF_HUB_OFFLINE
 
 examples:
   {prog} --list
@@ -95,7 +97,7 @@ def build_parser(prog: str = "model-playground") -> argparse.ArgumentParser:
         prog=prog,
         description="Compare two or three language models on one or many prompts: outputs, tokens, "
         "perplexity, bits per byte, latency and memory.",
-        epilog=EPILOG.format(codes=codes, prog=prog),
+        epilog=EPILOG.format(codes=codes, prog=prog, limits=Limits()),  # the defaults, not this environment's
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_model_options(parser)

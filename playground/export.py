@@ -21,7 +21,7 @@ from pathlib import Path
 
 from playground import why
 from playground.causes import Cause
-from playground.compare import Column, Request, Result
+from playground.compare import Column, Request, Result, as_columns
 from playground.export_result import plain, result_entry
 
 SCHEMA_VERSION = "1.1"  # 1.1: why they differ, per prompt
@@ -184,7 +184,7 @@ def settings(request: Request | None, given: Mapping) -> dict:
 
 def _columns(columns: Sequence[Column | str] | None, given: Mapping, count: int) -> list[Column]:
     if columns is not None:
-        return [c if isinstance(c, Column) else Column(str(c)) for c in columns]
+        return as_columns(list(columns))
     # The page's form lists up to three model boxes; the filled ones are the columns, in order.
     boxes = given.get("models") or [given.get(f"model_{i}") for i in range(1, 4)]
     named = [m for m in boxes if isinstance(m, str) and m.strip()]

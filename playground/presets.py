@@ -6,7 +6,6 @@ and key that is wrong, so a lecturer editing a preset before class sees at once 
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -16,6 +15,7 @@ import yaml
 from playground.compare import MAX_MODELS, MIN_MODELS, Column
 from playground.errors import PlaygroundError
 from playground.lecture import TEXT2TEXT_TASKS
+from playground.suggest import did_you_mean
 
 
 def _preset_dir() -> Path:
@@ -189,7 +189,5 @@ def get_preset(name: str, folder: Path = PRESET_DIR) -> Preset:
     path = folder / f"{name}.yaml"
     if not path.is_file():
         names = sorted(p.stem for p in folder.glob("*.yaml"))
-        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-        hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise PlaygroundError(f"Unknown preset '{name}'.{hint} Presets: {', '.join(names)}.")
+        raise PlaygroundError(f"Unknown preset '{name}'.{did_you_mean(name, names)} Presets: {', '.join(names)}.")
     return load_preset(path)
