@@ -63,6 +63,7 @@ class Comparisons:
     request: Request  # the settings every prompt ran with (its text is the first prompt)
     preset: str | None = None
     given: dict = field(default_factory=dict)
+    _why: list = field(default_factory=list, init=False, repr=False, compare=False)  # why(), once
 
     @property
     def results(self) -> list[Result]:
@@ -103,7 +104,9 @@ class Comparisons:
     def why(self) -> list[list[Cause]]:
         """Why the models differ, per prompt in order: the causes in words and numbers
         (``playground.why.explain``; the rules are in docs/teaching.md)."""
-        return [export.explain(run, self.columns, self.request) for run in self.runs]
+        if not self._why:  # the alignment behind them is the slow part: worked out once
+            self._why.extend(export.explain(run, self.columns, self.request) for run in self.runs)
+        return [list(causes) for causes in self._why]
 
     def to_json(self, producer: str = "python") -> str:
         """The versioned JSON export (docs/export-schema.md)."""
@@ -117,6 +120,7 @@ class Comparisons:
             given=self.given,
             preset=self.preset,
             producer=producer,
+            causes=self.why(),
         )
 
     def to_csv(self) -> str:

@@ -60,18 +60,21 @@ def document(
     preset: str | None = None,
     producer: str | None = None,
     device: str | None = None,
+    causes: Sequence[Sequence[Cause]] | None = None,
 ) -> dict:
     """The export of one or more prompts run through the same models, as plain JSON data.
 
     ``columns`` are the models as the caller named them (a column's reference and its own
     decoding choices); ``request`` the engine's settings; ``given`` the settings as the caller
-    wrote them (the page's form, the command's options), kept verbatim under ``request``.
+    wrote them (the page's form, the command's options), kept verbatim under ``request``;
+    ``causes`` each prompt's "why they differ" when the caller has worked them out already.
     """
     given = dict(given or {})
     results = [r for run in runs for r in run.results]
     models = len(runs[0].results) if runs else 0
     column_list = _columns(columns, given, models)
-    causes = [explain(run, column_list if len(column_list) == len(run.results) else None, request) for run in runs]
+    if causes is None:
+        causes = [explain(run, column_list if len(column_list) == len(run.results) else None, request) for run in runs]
     return {
         "schema_version": SCHEMA_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
