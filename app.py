@@ -14,7 +14,7 @@ import argparse
 import logging
 import os
 
-from web import CONCURRENCY, build_demo, launch_options, offline, serving_options
+from web import CONCURRENCY, build_demo, launch_options, serving_options
 
 __all__ = ["CONCURRENCY", "build_demo", "launch_options", "main", "serving_options"]
 
@@ -25,7 +25,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    offline.hub_offline()  # once, before the page is built: presets the Hub alone serves are marked
     demo = build_demo()
     demo.launch(server_name=args.host, server_port=args.port, **launch_options(), **serving_options())
 

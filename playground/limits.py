@@ -6,6 +6,7 @@ value that broke it. Defaults suit one shared GPU or a small CPU Space.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -34,16 +35,19 @@ def _flag(name: str, default: bool) -> bool:
     return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
 
 
-def _number(name: str, default: float, cast=int):
+def env_number(name: str, default: float, cast=int, zero_turns_off: bool = False):
+    """The environment variable ``name`` as a number above 0 (or 0 where ``zero_turns_off``), else
+    ``default`` when unset; a message naming the variable for anything else."""
     value = os.environ.get(name)
     if value is None:
         return default
+    allowed = "0 (no limit) or more" if zero_turns_off else "above 0"
     try:
         number = cast(value)
     except ValueError:
-        raise PlaygroundError(f"{name}={value!r} is not a number: set it to a number or unset it.") from None
-    if number <= 0:
-        raise PlaygroundError(f"{name}={value!r} must be above 0.")
+        raise PlaygroundError(f"{name}={value!r} is not a number: set it to a number {allowed}, or unset it.") from None
+    if not math.isfinite(number) or number < 0 or number == 0 and not zero_turns_off:
+        raise PlaygroundError(f"{name}={value!r} must be {allowed}.")
     return number
 
 
@@ -77,10 +81,10 @@ class Limits:
         only_presets = _flag("PLAYGROUND_PRESET_MODELS_ONLY", on_spaces())
         allowed = frozenset((preset_models or set()) | set(PACKAGED)) if only_presets else None
         return cls(
-            max_prompt_chars=_number("PLAYGROUND_MAX_PROMPT_CHARS", cls.max_prompt_chars),
-            max_prompt_tokens=_number("PLAYGROUND_MAX_PROMPT_TOKENS", cls.max_prompt_tokens),
-            max_new_tokens=_number("PLAYGROUND_MAX_NEW_TOKENS", cls.max_new_tokens),
-            request_seconds=_number("PLAYGROUND_REQUEST_SECONDS", cls.request_seconds, float),
+            max_prompt_chars=env_number("PLAYGROUND_MAX_PROMPT_CHARS", cls.max_prompt_chars),
+            max_prompt_tokens=env_number("PLAYGROUND_MAX_PROMPT_TOKENS", cls.max_prompt_tokens),
+            max_new_tokens=env_number("PLAYGROUND_MAX_NEW_TOKENS", cls.max_new_tokens),
+            request_seconds=env_number("PLAYGROUND_REQUEST_SECONDS", cls.request_seconds, float),
             allowed_models=allowed,
             allow_pickle=_flag("PLAYGROUND_ALLOW_PICKLE", False),
         )

@@ -8,12 +8,10 @@ name the setting (``web.settings.parse``).
 
 from __future__ import annotations
 
-import os
-
 import gradio as gr
 import torch
 
-from playground.limits import on_zero_gpu
+from playground.limits import env_number, on_zero_gpu
 from web.handlers import Handlers
 from web.results import RUN_OUTPUTS
 from web.selection import BOX_OUTPUTS, PRESET_OUTPUTS, RESTORE_OUTPUTS
@@ -29,13 +27,12 @@ def default_concurrency() -> int:
     where two runs only slow each other down; several on a GPU, where the one decoding thread
     batches the visitors on the same model (docs/decoding.md). On ZeroGPU the platform queues
     the GPU calls itself: one."""
-    if value := os.environ.get("PLAYGROUND_CONCURRENCY"):
-        return int(value)
-    return GPU_CONCURRENCY if torch.cuda.is_available() and not on_zero_gpu() else 1
+    default = GPU_CONCURRENCY if torch.cuda.is_available() and not on_zero_gpu() else 1
+    return env_number("PLAYGROUND_CONCURRENCY", default)
 
 
 CONCURRENCY = default_concurrency()
-QUEUE_SIZE = int(os.environ.get("PLAYGROUND_QUEUE_SIZE", "64"))
+QUEUE_SIZE = env_number("PLAYGROUND_QUEUE_SIZE", 64)
 """Visitors waiting for a comparison; past it, the next is told "Queue is full! Please try again."
 at once instead of waiting minutes. The queue itself holds no model memory."""
 BOX_NAMES = ("preset", "model_1", "model_2", "model_3", "task", "target")

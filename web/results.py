@@ -63,6 +63,7 @@ class RunView:
         self.count = count
         self.facts_html = facts.facts_table([], [], [])
         self.guide = ""
+        self._drawn_for: tuple | None = None  # what facts_html and guide show: redrawn when it changes
 
     def outputs(self, snap: Snapshot, seconds: float, link: str, final: dict | None = None) -> dict:
         results, req = snap.results, self.request
@@ -73,10 +74,13 @@ class RunView:
             else columns.UNUSED
             for i, name in enumerate(COLUMNS)
         }
-        if any(r.facts for r in results):
+        templates = [r.generation.prompt.chat_template if r.generation else None for r in results]
+        drawn_for = tuple((r.model, id(r.facts), r.error, t) for r, t in zip(results, templates, strict=True))
+        # Facts change once per load, not per streamed token: drawn again only when they change.
+        if any(r.facts for r in results) and drawn_for != self._drawn_for:
+            self._drawn_for = drawn_for
             labels = [r.model for r in results]
             self.facts_html = facts.facts_table(labels, [r.facts for r in results], [r.error for r in results])
-            templates = [r.generation.prompt.chat_template if r.generation else None for r in results]
             self.guide = columns.input_guide(labels, [r.facts for r in results], req.task or "", templates)
         line = status.run_status(
             results, seconds, req.text, load_fraction=snap.load_fraction, final=snap.final, stopped=snap.stopped

@@ -15,7 +15,6 @@ from playground import remote
 from playground.compare import Column
 from playground.distribution import Distribution, next_token_distribution
 from playground.errors import PlaygroundError
-from playground.generation import GenerationSettings
 from playground.kinds import Kind
 from playground.limits import Deadline, within
 from web import gpu, offline
@@ -65,15 +64,6 @@ class Teaching:
         settings = self.parse(values, NEXT_INPUTS)
         if not settings.prompt.strip():
             raise error("The prompt is empty: type a text to see what each model would write next.")
-        try:
-            GenerationSettings(
-                do_sample=True,
-                temperature=settings.next_temperature,
-                top_p=settings.next_top_p,
-                top_k=settings.next_top_k,
-            ).check()
-        except PlaygroundError as exc:
-            raise error(exc) from None
         refs = list(dict.fromkeys(ref for ref in settings.models if ref))
         if not refs:
             raise error("Put a model in at least one slot.")

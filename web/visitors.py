@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from playground.errors import PlaygroundError
-from playground.limits import on_spaces
+from playground.limits import env_number, on_spaces
 
 MODELS = "models"
 """The concurrency id of the events that run models (``web.events``)."""
@@ -44,19 +44,6 @@ RESERVED_S = 0.5
 """An admitted job counts as held from its validator until Gradio has queued it (the request
 that asked for it is answered): two jobs asked for at the same moment must not both see the
 other one missing. Outside a request's task (a direct call) the count lasts this long."""
-
-
-def _count(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise PlaygroundError(f"{name}={value!r} is not a whole number: set it to 0 (no limit) or more.") from None
-    if number < 0:
-        raise PlaygroundError(f"{name}={value!r} must be 0 (no limit) or more.")
-    return number
 
 
 @dataclass(frozen=True)
@@ -78,18 +65,11 @@ class QueueRules:
             raise PlaygroundError(
                 f"PLAYGROUND_FORWARDED_FOR={forwarded!r} must be 'first', 'last' or empty (the connection's address)."
             )
-        unread = os.environ.get("PLAYGROUND_UNREAD_SECONDS")
-        try:
-            unread_seconds = float(unread) if unread is not None else cls.unread_seconds
-        except ValueError:
-            raise PlaygroundError(f"PLAYGROUND_UNREAD_SECONDS={unread!r} is not a number of seconds.") from None
-        if not unread_seconds > 0:
-            raise PlaygroundError(f"PLAYGROUND_UNREAD_SECONDS={unread!r} must be above 0.")
         return cls(
-            per_visitor=_count("PLAYGROUND_MAX_JOBS_PER_VISITOR", cls.per_visitor),
-            per_address=_count("PLAYGROUND_MAX_JOBS_PER_ADDRESS", cls.per_address),
+            per_visitor=env_number("PLAYGROUND_MAX_JOBS_PER_VISITOR", cls.per_visitor, zero_turns_off=True),
+            per_address=env_number("PLAYGROUND_MAX_JOBS_PER_ADDRESS", cls.per_address, zero_turns_off=True),
             forwarded_for=forwarded,
-            unread_seconds=unread_seconds,
+            unread_seconds=env_number("PLAYGROUND_UNREAD_SECONDS", cls.unread_seconds, float),
         )
 
 

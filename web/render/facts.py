@@ -18,10 +18,6 @@ from playground.kinds import Kind
 from web.escape import esc
 from web.render.common import colour, human_bytes, human_count, model_name, short_label
 
-DEFAULT_ACCELERATOR = "A100"
-DEFAULT_GPUS = 32
-DEFAULT_UTILISATION = 0.4
-
 
 def _layers(f: ModelFacts) -> str:
     if f.layers is None:
