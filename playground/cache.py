@@ -78,6 +78,13 @@ class ModelCache:
     def names(self) -> list[str]:
         return list(self._models)
 
+    def peek(self, reference: str | ModelRef) -> LoadedModel | None:
+        """The model for a reference if it is loaded now, else None: never loads (views that only
+        label what is loaded), and never loads again a model evicted meanwhile."""
+        ref = reference if isinstance(reference, ModelRef) else parse_reference(reference)
+        with self._lock:
+            return self._models.get(ref.label)
+
     def get(self, reference: str | ModelRef, progress: Progress | None = None) -> Lease:
         """The loaded model for a reference, loading it (once, even if asked concurrently) if needed."""
         ref = reference if isinstance(reference, ModelRef) else parse_reference(reference)

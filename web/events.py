@@ -14,7 +14,7 @@ import torch
 from playground.limits import env_number, on_zero_gpu
 from web.handlers import Handlers
 from web.results import RUN_OUTPUTS
-from web.selection import BOX_OUTPUTS, PRESET_OUTPUTS, RESTORE_OUTPUTS
+from web.selection import BOX_INPUTS, BOX_OUTPUTS, PRESET_OUTPUTS, RESTORE_OUTPUTS
 from web.settings import COST, LINK, LOAD, RUN, api_signature
 from web.teaching import NEXT_INPUTS
 from web.visitors import MODELS, Admission
@@ -35,7 +35,6 @@ CONCURRENCY = default_concurrency()
 QUEUE_SIZE = env_number("PLAYGROUND_QUEUE_SIZE", 64)
 """Visitors waiting for a comparison; past it, the next is told "Queue is full! Please try again."
 at once instead of waiting minutes. The queue itself holds no model memory."""
-BOX_NAMES = ("preset", "model_1", "model_2", "model_3", "task", "target")
 
 
 def wire(demo: gr.Blocks, page: dict, handlers: Handlers, admission: Admission) -> None:
@@ -103,7 +102,7 @@ def wire(demo: gr.Blocks, page: dict, handlers: Handlers, admission: Admission) 
     page["projector"].change(None, page["projector"], page["spellings"], js="(on) => on", api_name="spellings_follow")
     page["spellings"].change(None, page["spellings"], None, js="(on) => window.pgSpellings(on)", api_name="spellings")
     page["task"].input(
-        handlers.label_boxes, inputs_kwargs=named(BOX_NAMES), outputs=listed(BOX_OUTPUTS), api_name="label_boxes",
+        handlers.label_boxes, inputs_kwargs=named(BOX_INPUTS), outputs=listed(BOX_OUTPUTS), api_name="label_boxes",
         queue=False, preprocess=False,
     )  # fmt: skip
     page["prompt"].change(
@@ -122,7 +121,7 @@ def wire(demo: gr.Blocks, page: dict, handlers: Handlers, admission: Admission) 
     cost = {"inputs_kwargs": named(COST), "outputs": page["cost"]}
     for name, event in (("load", load), ("run", run)):
         event.success(
-            handlers.label_boxes, inputs_kwargs=named(BOX_NAMES), outputs=listed(BOX_OUTPUTS),
+            handlers.label_boxes, inputs_kwargs=named(BOX_INPUTS), outputs=listed(BOX_OUTPUTS),
             api_name=f"label_boxes_after_{name}", **quiet,
         )  # fmt: skip
         event.success(handlers.estimate_cost, api_name=f"estimate_cost_after_{name}", **cost, **quiet)

@@ -23,7 +23,6 @@ from playground.errors import PlaygroundError
 from playground.kinds import Kind
 from playground.limits import Limits
 from playground.presets import DEFAULT_PRESET, Preset
-from playground.references import parse_reference
 from playground.scoring import token_spans
 from web import exports, gpu, offline
 from web.escape import error, esc, warning
@@ -289,9 +288,10 @@ class Handlers(Selection, Teaching):
     def segmentation(self, ref: str, text: str) -> list:
         """A loaded model's tokens of the text: (start, end, token as the tokenizer spells it)."""
         try:
-            if parse_reference(ref).label not in self.cache.names():
+            loaded = self.cache.peek(ref)
+            if loaded is None:
                 return []
-            tokenizer = self.cache.get(ref).model.tokenizer
+            tokenizer = loaded.tokenizer
             ids, spans = token_spans(tokenizer, text)
         except PlaygroundError:
             return []

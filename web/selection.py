@@ -13,7 +13,6 @@ from playground.errors import PlaygroundError
 from playground.facts import ModelFacts
 from playground.kinds import Kind
 from playground.presets import Preset
-from playground.references import parse_reference
 from web import offline, share
 from web.escape import warning
 from web.render import columns as render
@@ -25,6 +24,8 @@ PRESET_OUTPUTS = ("model_1", "model_2", "model_3", "preset_info", "prompt", "tar
 PRESET_OUTPUTS += ("notes", "task", "source_lang", "target_lang", "column_decoding", "tabs", "task_row")
 """What choosing a preset sets (besides clearing the results: ``RUN_OUTPUTS``)."""
 RESTORE_OUTPUTS = (*LINK, "preset_info", "examples", "notes", "tabs", "task_row")
+BOX_INPUTS = ("preset", "model_1", "model_2", "model_3", "task", "target")
+"""What names the two boxes: the models (and the preset's), the task and the second text."""
 BOX_OUTPUTS = ("prompt", "target", "task_row")
 
 
@@ -119,9 +120,8 @@ class Selection:
         try:
             if not isinstance(ref, str) or not ref.strip() or remote.is_remote(ref):
                 return None
-            if parse_reference(ref).label not in self.cache.names():
-                return None
-            return self.cache.get(ref).model.facts
+            loaded = self.cache.peek(ref)
+            return loaded.facts if loaded is not None else None
         except PlaygroundError:
             return None
 
@@ -146,7 +146,7 @@ class Selection:
     def label_boxes(self, **values) -> list:
         """Name the two boxes by what the loaded models do with them (a context and a question for
         QA), and show the second box and the task row where the loaded models need them."""
-        settings = self.parse(values, ("preset", "model_1", "model_2", "model_3", "task", "target"))
+        settings = self.parse(values, BOX_INPUTS)
         boxes = self.boxes(settings.models, settings.task, self.preset(settings.preset), settings.target)
         return [gr.Textbox(**boxes["prompt"]), gr.Textbox(**boxes["target"]), boxes["task_row"]]
 

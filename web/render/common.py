@@ -56,3 +56,8 @@ def percent(p: float) -> str:
     if p >= 0.001:
         return f"{p:.1%}"
     return f"{p:.2g}" if p > 0 else "0"
+
+
+def amount(value: float) -> str:
+    """A quantity with three significant digits, and thousands separators when it is large."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"

@@ -16,7 +16,7 @@ from playground.errors import PlaygroundError
 from playground.facts import WRITERS, ModelFacts, differences
 from playground.kinds import Kind
 from web.escape import esc
-from web.render.common import colour, human_bytes, human_count, model_name, short_label
+from web.render.common import amount, colour, human_bytes, human_count, model_name, short_label
 
 
 def _layers(f: ModelFacts) -> str:
@@ -156,11 +156,6 @@ def duration(days: float) -> str:
         if days >= size:
             return f"{days / size:,.1f} {unit}"
     return f"{days * 86_400:.1f} seconds"
-
-
-def amount(value: float) -> str:
-    """A quantity with three significant digits, and thousands separators when it is large."""
-    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def cost_view(

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from playground.facts import compact
 from web.escape import esc
+from web.render.common import amount
 
 _W, _H = 420, 250  # SVG user units; the figure scales to its box
 _LEFT, _RIGHT, _TOP, _BOTTOM = 58, 24, 34, 46
@@ -32,10 +33,6 @@ def nice_ceiling(value: float) -> float:
         return 1.0
     power = 10 ** math.floor(math.log10(value))
     return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= value)
-
-
-def value_label(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def size_svg(points: Sequence[Point], title: str, tag: str, trend: bool, remark: str = "") -> str:
@@ -80,7 +77,7 @@ def size_svg(points: Sequence[Point], title: str, tag: str, trend: bool, remark:
             f"{p.value:.3f} at {size} parameters</title></circle>"
         )
         parts.append(
-            f'<text class="pg-point" x="{cx:.1f}" y="{cy - 12:.1f}" text-anchor="middle">{value_label(p.value)}</text>'
+            f'<text class="pg-point" x="{cx:.1f}" y="{cy - 12:.1f}" text-anchor="middle">{amount(p.value)}</text>'
         )
         parts.append(f'<text class="pg-tick" x="{cx:.1f}" y="{_H - _BOTTOM + 18}" text-anchor="middle">{size}</text>')
     label = f"{title} against parameters" + (f" ({remark})" if remark else "")

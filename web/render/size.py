@@ -16,8 +16,8 @@ from playground import published
 from playground.causes import listed
 from playground.compare import Result
 from web.escape import esc
-from web.render.common import SLOT_COLOURS, model_name, short_label
-from web.render.plot import Point, nice_ceiling, size_svg, value_label
+from web.render.common import SLOT_COLOURS, amount, model_name, short_label
+from web.render.plot import Point, nice_ceiling, size_svg
 
 __all__ = ["PUBLISHED_FAMILY", "PUBLISHED_METRICS", "nice_ceiling", "published_view", "size_chart"]
 
@@ -74,7 +74,7 @@ def published_view(family: str = PUBLISHED_FAMILY) -> str:
 def _published_table(family: published.Family) -> str:
     """Every published value of the family, one row per metric, with where in the paper it is."""
     head = "".join(f"<th>{esc(m.model)}</th>" for m in family.members)
-    sizes = "".join(f"<td>{esc(value_label(m.parameters / 1e6))}M</td>" for m in family.members)
+    sizes = "".join(f"<td>{esc(amount(m.parameters / 1e6))}M</td>" for m in family.members)
     rows = [f'<tr><th scope="row">parameters</th>{sizes}<td>{esc(family.members[0].source.where)}</td></tr>']
     for metric in family.metrics:
         figures = {f.model: f for f in published.size_series(family.name, metric)}
