@@ -170,3 +170,28 @@ def test_comparisons_at_once_one_on_a_cpu_several_on_a_gpu_one_on_zero_gpu(monke
     assert events.default_concurrency() == 1
     monkeypatch.setenv("PLAYGROUND_CONCURRENCY", "3")
     assert events.default_concurrency() == 3
+
+
+def test_on_zerogpu_a_stop_closes_the_gpu_call_its_forked_worker_cannot_see(monkeypatch):
+    """A ZeroGPU call runs in a forked worker, which never sees the page's Stop event: the page
+    closes the call's stream instead. A stand-in GPU call that ignores the event must end there."""
+    import threading
+
+    from web import gpu
+
+    def ignores_stop(key, run, columns, request):
+        for step in range(1000):
+            yield [step]
+
+    monkeypatch.setattr(gpu, "comparison_states", ignores_stop)
+    monkeypatch.setattr(zerogpu, "SPACES", object())  # on ZeroGPU
+    stop = threading.Event()
+    seen = []
+    for states in gpu.comparison(0, [], None, stop):
+        seen.append(states)
+        if len(seen) == 3:
+            stop.set()
+    assert seen == [[0], [1], [2]]
+
+    monkeypatch.setattr(zerogpu, "SPACES", None)  # elsewhere the engine sees the event itself
+    assert len(list(gpu.comparison(0, [], None, stop))) == 1000

@@ -26,7 +26,7 @@ class Page(Protocol):
     cache: ModelCache
     limits: Limits
 
-    def distribution(self, ref: str, prompt: str, position: int, k: int, *sampling) -> Distribution | str: ...
+    def distribution(self, column: Column, prompt: str, position: int, k: int, *sampling) -> Distribution | str: ...
 
 
 PAGES: dict[int, Page] = {}
@@ -45,7 +45,12 @@ def comparison(key: int, columns: list[Column], request: Request, stop: threadin
     run = next(_keys)
     CANCELLED[run] = stop
     try:
-        yield from comparison_states(key, run, columns, request)
+        for states in comparison_states(key, run, columns, request):
+            yield states
+            if stop.is_set() and zerogpu.SPACES is not None:
+                # On ZeroGPU the call runs in a forked worker, which never sees ``stop`` set here:
+                # closing its stream is what ends it (the page marks the columns stopped).
+                return
     finally:
         CANCELLED.pop(run, None)
 
@@ -68,10 +73,10 @@ def _next_token_seconds(key: int, *args) -> int:
     return zerogpu.MIN_SECONDS
 
 
-def _distributions(key: int, refs: list[str], prompt: str, position: int, k: int, *sampling) -> list:
-    """Each model's next-token distribution (one forward pass per model), in one ZeroGPU call."""
+def _distributions(key: int, columns: list[Column], prompt: str, position: int, k: int, *sampling) -> list:
+    """Each column's next-token distribution (one forward pass per model), in one ZeroGPU call."""
     page = PAGES[key]
-    return [page.distribution(ref, prompt, position, k, *sampling) for ref in refs]
+    return [page.distribution(column, prompt, position, k, *sampling) for column in columns]
 
 
 distributions = zerogpu.gpu(_distributions, _next_token_seconds)
