@@ -78,7 +78,7 @@ def build(presets: dict[str, Preset], default: str, limits: Limits, unavailable:
         field("task", value=preset.task, scale=3)
         field("source_lang", value=preset.source_lang, placeholder="en", scale=1)
         field("target_lang", value=preset.target_lang, placeholder="fr", scale=1)
-    with gr.Accordion("Generation settings and model loading", open=False, elem_id="pg-settings"):
+    with gr.Accordion("Generation settings and model loading", open=False, elem_id="pg-settings") as page["settings"]:
         with gr.Row():
             field("max_new_tokens", elem_id="pg-max-tokens")
             field("decoding")

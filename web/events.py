@@ -14,7 +14,7 @@ import torch
 from playground.limits import env_number, on_zero_gpu
 from web.handlers import Handlers
 from web.results import RUN_OUTPUTS
-from web.selection import BOX_INPUTS, BOX_OUTPUTS, PRESET_OUTPUTS, RESTORE_OUTPUTS
+from web.selection import BOX_INPUTS, BOX_OUTPUTS, PRESET_OUTPUTS, RESTORE_LAYOUT, RESTORE_OUTPUTS
 from web.settings import COST, LINK, LOAD, RUN, api_signature
 from web.teaching import NEXT_INPUTS
 from web.visitors import MODELS, Admission
@@ -96,7 +96,9 @@ def wire(demo: gr.Blocks, page: dict, handlers: Handlers, admission: Admission) 
         api_name="switch_preset",
         preprocess=False,
     )
-    demo.load(handlers.restore, None, listed(RESTORE_OUTPUTS), api_name="restore_settings")
+    demo.load(
+        handlers.restore_layout, None, listed(RESTORE_LAYOUT), api_name="restore_layout", show_progress="hidden"
+    ).then(handlers.restore, None, listed(RESTORE_OUTPUTS), api_name="restore_settings")
     page["projector"].change(None, page["projector"], None, js="(on) => window.pgProjector(on)", api_name="projector")
     # Projector mode shows token spellings as text (nobody in a room can hover); the box can undo it.
     page["projector"].change(None, page["projector"], page["spellings"], js="(on) => on", api_name="spellings_follow")

@@ -23,7 +23,11 @@ from web.settings import COLUMN_DECODING, LINK, Settings
 PRESET_OUTPUTS = ("model_1", "model_2", "model_3", "preset_info", "prompt", "target", "examples", "chat_template")
 PRESET_OUTPUTS += ("notes", "task", "source_lang", "target_lang", "column_decoding", "tabs", "task_row")
 """What choosing a preset sets (besides clearing the results: ``RUN_OUTPUTS``)."""
-RESTORE_OUTPUTS = (*LINK, "preset_info", "examples", "notes", "tabs", "task_row")
+RESTORE_OUTPUTS = (*LINK, "preset_info", "examples", "notes")
+RESTORE_LAYOUT = ("tabs", "task_row", "settings")
+"""What a share link changes of the page's layout: set by a first load event, the values after it
+(``restore``), so that no box is mounted again after its value has landed (it would show its
+first render's value: a link's seed came back as 0 one time in three)."""
 BOX_INPUTS = ("preset", "model_1", "model_2", "model_3", "task", "target")
 """What names the two boxes: the models (and the preset's), the task and the second text."""
 BOX_OUTPUTS = ("prompt", "target", "task_row")
@@ -86,9 +90,29 @@ class Selection:
         name = offline.stand_in(self.preset(current), self.presets, self.default_preset)
         return [name, *self.select_preset(name, request)]
 
+    def restore_layout(self, request: gr.Request) -> list:
+        """Page load, first: the tab, the task row and the settings box a share link asks for."""
+        query = dict(request.query_params) if request else {}
+        if not share.link_has_settings(query):
+            return ordered({}, RESTORE_LAYOUT)
+        settings, _ = share.decode(query, self.presets, self.default_preset, self.limits)
+        preset = self.presets[settings.preset]
+        task = settings.task if "task" in query else preset.task
+        target = settings.target or preset.target
+        return ordered(
+            {
+                "tabs": gr.Tabs(selected=teaching.preset_view(preset)),
+                "task_row": self.boxes(settings.models or (), task, preset, target)["task_row"],
+                # A link that sets generation settings opens them: whoever opens it sees them.
+                "settings": gr.Accordion(open=share.link_sets_generation(query)),
+            },
+            RESTORE_LAYOUT,
+        )
+
     def restore(self, request: gr.Request) -> list:
-        """Page load: the settings of a share link. Without one the page keeps what it shows (the
-        default preset), so text typed while the page loads is not overwritten."""
+        """Page load, after ``restore_layout``: the settings of a share link. Without one the page
+        keeps what it shows (the default preset), so text typed while the page loads is not
+        overwritten."""
         query = dict(request.query_params) if request else {}
         settings, warnings = share.decode(query, self.presets, self.default_preset, self.limits)
         for message in warnings:
@@ -105,8 +129,6 @@ class Selection:
             values["task"] = preset.task
         if "columns" not in query:
             values["column_decoding"] = COLUMN_DECODING[greedy_first(preset)]
-        boxes = self.boxes(settings.models or (), values["task"], preset, values["target"])
-        values["task_row"] = boxes["task_row"]
         return ordered(values, RESTORE_OUTPUTS)
 
     def share_link(self, request: gr.Request, **values) -> str:

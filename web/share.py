@@ -62,6 +62,14 @@ def link_names_models(settings: Settings) -> bool:
     return any(settings.models)
 
 
+GENERATION_LINKS = ("max_new_tokens", "decoding", "temperature", "top_p", "seed", "template", "columns")
+"""The link keys of the settings inside the page's "Generation settings" box."""
+
+
+def link_sets_generation(query: Mapping[str, str]) -> bool:
+    return any(key in query for key in GENERATION_LINKS)
+
+
 def link_has_settings(query: Mapping[str, str]) -> bool:
     """True if the query sets anything beyond the display (``projector``, ``__theme``)."""
     return any(BY_NAME[name].link in query for name in LINK if BY_NAME[name].link)
